@@ -1,0 +1,62 @@
+// The one binary: `portrig <command> …`. Each command lives in its own file; this table is the
+// only place that knows them all.
+import pkg from "../../../package.json" with { type: "json" };
+import { callCommand } from "./call";
+import { checkCommand } from "./check";
+import { daemonCommand } from "./daemon";
+
+type Command = { usage: string; summary: string; run: (args: string[]) => Promise<number> };
+
+const COMMANDS: Record<string, Command> = {
+	daemon: {
+		usage: "daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH]",
+		summary:
+			"run portrigd: apply the config to nftables, follow conntrack, serve ubus and the control socket",
+		run: daemonCommand,
+	},
+	check: {
+		usage: "check [FILE]",
+		summary: "validate a config file (default /etc/config/portrig); one line per problem",
+		run: checkCommand,
+	},
+	call: {
+		usage: "call METHOD [JSON] [--control-socket PATH]",
+		summary: "call a method of the running daemon and print its JSON reply",
+		run: callCommand,
+	},
+	version: {
+		usage: "version",
+		summary: "print the version",
+		run: async () => print(`portrig ${pkg.version}`),
+	},
+	help: { usage: "help", summary: "this text", run: async () => print(helpText()) },
+};
+
+function print(text: string): number {
+	console.log(text);
+	return 0;
+}
+
+function helpText(): string {
+	const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+	const lines = Object.values(COMMANDS).map((c) => `  portrig ${c.usage.padEnd(width)}  ${c.summary}`);
+	return [
+		`portrig ${pkg.version}: port forwarding, port triggering and DMZ on nftables`,
+		"",
+		"Usage:",
+		...lines,
+	].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+	const [name = "help", ...args] = argv;
+	const command =
+		COMMANDS[name === "--help" || name === "-h" ? "help" : name === "--version" ? "version" : name];
+	if (!command) {
+		console.error(`portrig: unknown command '${name}'\n\n${helpText()}`);
+		return 2;
+	}
+	return command.run(args);
+}
+
+process.exitCode = await main(process.argv.slice(2));
