@@ -31,6 +31,7 @@ dist: build dist/portrig-linux-x64-musl dist/portrig-linux-arm64-musl
 lint: deps
 	$(BIN)/tsc --noEmit -p tsconfig.json
 	$(BIN)/biome check .
+	$(BUN) run luci-app/tools/biome-luci.ts
 
 # Every test: units beside the code, lab tests under test-vm/ (root: they create namespaces).
 test: deps lint build

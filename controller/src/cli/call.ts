@@ -1,5 +1,54 @@
-// Placeholder until its issue lands: refuses to run rather than pretend.
-export async function callCommand(_args: string[]): Promise<number> {
-	console.error("portrig: 'call' is not implemented yet");
-	return 2;
+// `portrig call METHOD [JSON] [--control-socket PATH]`: one API call over the control socket.
+// The socket defaults to $PORTRIG_CONTROL_SOCKET, then to the daemon's default path.
+import { parseArgs } from "node:util";
+import { callControlSocket } from "../api/control-socket";
+import { DAEMON_DEFAULTS } from "./daemon";
+
+const USAGE = "usage: portrig call METHOD [JSON] [--control-socket PATH]";
+
+export async function callCommand(args: string[]): Promise<number> {
+	let parsed: { values: { "control-socket"?: string }; positionals: string[] };
+	try {
+		parsed = parseArgs({
+			args,
+			options: { "control-socket": { type: "string" } },
+			strict: true,
+			allowPositionals: true,
+		});
+	} catch (e) {
+		console.error(`portrig call: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+		return 2;
+	}
+	const [method, json, ...extra] = parsed.positionals;
+	if (!method || extra.length) {
+		console.error(USAGE);
+		return 2;
+	}
+	let callArgs: Record<string, unknown> = {};
+	if (json !== undefined) {
+		try {
+			callArgs = JSON.parse(json);
+		} catch (e) {
+			console.error(`portrig call: arguments are not JSON: ${e instanceof Error ? e.message : String(e)}`);
+			return 2;
+		}
+		if (typeof callArgs !== "object" || callArgs === null || Array.isArray(callArgs)) {
+			console.error("portrig call: arguments must be a JSON object");
+			return 2;
+		}
+	}
+	const socket =
+		parsed.values["control-socket"] ?? process.env.PORTRIG_CONTROL_SOCKET ?? DAEMON_DEFAULTS.controlSocket;
+	try {
+		const reply = await callControlSocket(socket, method, callArgs);
+		if (reply.ok) {
+			console.log(JSON.stringify(reply.result, null, "\t"));
+			return 0;
+		}
+		console.error(JSON.stringify(reply.error, null, "\t"));
+		return 1;
+	} catch (e) {
+		console.error(`portrig call: ${socket}: ${e instanceof Error ? e.message : String(e)}`);
+		return 1;
+	}
 }

@@ -12,7 +12,14 @@ export const Protocol = z.enum(PROTOCOLS);
 export type Protocol = z.infer<typeof Protocol>;
 
 /** What UCI holds for one option: text, or a JSON scalar from an API caller. */
-const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+const Scalar = z.union([z.string(), z.number(), z.boolean()], {
+	error: (issue) =>
+		issue.input === undefined
+			? "is required"
+			: Array.isArray(issue.input)
+				? "takes one value, not a list"
+				: "must be text, a number or a boolean",
+});
 
 export type PortRange = { from: number; to: number };
 
@@ -191,13 +198,15 @@ export const ExcludedPortItem = z.codec(Scalar, z.custom<ExcludedPort>(), {
 			: `${e.proto.join(" ")} ${formatPortRange(e.port)}`,
 });
 
+const ListInput = z.union([Scalar, z.array(Scalar)], { error: "must be a value or a list of values" });
+
 /**
  * A UCI list: one value or several; a JSON caller may give a single value or an array. Each
  * item is decoded by `item`; an item's problem is reported with its index in the path.
  */
 function list<Out>(item: z.ZodType<Out, z.core.output<typeof Scalar>>) {
 	return z
-		.codec(z.union([Scalar, z.array(Scalar)]), z.array(z.custom<Out>()), {
+		.codec(ListInput, z.array(z.custom<Out>()), {
 			decode: (value, ctx) => {
 				const items = Array.isArray(value) ? value : [value];
 				const out: Out[] = [];

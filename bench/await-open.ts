@@ -1,0 +1,36 @@
+// Run inside a lab node: `bun await-open.ts ADDRESS PORT TIMEOUT_MS`. Tries a TCP connection
+// every 2 ms until one is answered, then prints the wall-clock time (ms since the epoch) of that
+// answer; exit 1 after TIMEOUT_MS. Prints "ready" first, once it is trying.
+const [address = "", portText, timeoutText] = process.argv.slice(2);
+const port = Number(portText);
+const deadline = Date.now() + Number(timeoutText);
+
+function attempt(): Promise<boolean> {
+	return new Promise((resolve) => {
+		const timer = setTimeout(() => resolve(false), 200);
+		Bun.connect({
+			hostname: address,
+			port,
+			socket: {
+				data: (socket) => {
+					clearTimeout(timer);
+					resolve(true);
+					socket.end();
+				},
+				close: () => resolve(false),
+				error: () => resolve(false),
+				connectError: () => resolve(false),
+			},
+		}).catch(() => resolve(false));
+	});
+}
+
+console.log("ready");
+while (Date.now() < deadline) {
+	if (await attempt()) {
+		console.log(Date.now());
+		process.exit(0);
+	}
+	await Bun.sleep(2);
+}
+process.exit(1);

@@ -1,0 +1,20 @@
+// What every benchmark module gives bench/main.ts, and helpers they share.
+import { cpus, release } from "node:os";
+
+/** One benchmark: runs, prints progress to stderr, returns its section of bench/results.md. */
+export type Bench = { name: string; run: () => Promise<string> };
+
+export function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = Math.floor(sorted.length / 2);
+	return sorted.length % 2
+		? (sorted[mid] as number)
+		: ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function machine(): string {
+	const cpu = cpus()[0]?.model ?? "unknown CPU";
+	return `${cpus().length} CPUs (nproc), ${cpu}, Linux ${release()}`;
+}
+
+export const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);

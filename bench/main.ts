@@ -1,0 +1,23 @@
+// `make bench`: runs each benchmark module in turn, prints the results and writes them, with
+// the machine and the date, to bench/results.md. Each module is a Bench (bench.ts); add yours
+// to BENCHES.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Bench, machine } from "./bench";
+import { forwardsBench } from "./forwards";
+
+const BENCHES: Bench[] = [forwardsBench];
+
+const sections: string[] = [];
+for (const bench of BENCHES) sections.push(await bench.run());
+
+const text = [
+	"# portrig benchmarks",
+	"",
+	`Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${machine()}, with \`make bench\`.`,
+	"All traffic runs between network namespaces of the lab (test-vm/) on this one machine.",
+	"",
+	...sections,
+].join("\n");
+console.log(text);
+writeFileSync(join(import.meta.dir, "results.md"), `${text}\n`);

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UbusStatus } from "../ubus/status";
+import { ControlSocketServer, callControlSocket } from "./control-socket";
+
+const dir = mkdtempSync(join(tmpdir(), "portrig-control-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Answers `echo` with its args, anything else NOT_FOUND. */
+const echo = async (method: string, args: Record<string, unknown>) =>
+	method === "echo"
+		? { ok: true as const, result: { method, args } }
+		: { ok: false as const, error: { status: UbusStatus.NOT_FOUND, error: `no ${method}` } };
+
+/** Sends raw lines on one connection and collects `count` reply lines. */
+function exchange(path: string, payload: string, count: number): Promise<unknown[]> {
+	return new Promise((resolve, reject) => {
+		const socket = createConnection(path);
+		let text = "";
+		const timer = setTimeout(() => reject(new Error(`timeout; got ${text}`)), 5000);
+		socket.setEncoding("utf8");
+		socket.on("connect", () => socket.write(payload));
+		socket.on("data", (chunk: string) => {
+			text += chunk;
+			const lines = text.split("\n").filter(Boolean);
+			if (lines.length >= count) {
+				clearTimeout(timer);
+				socket.end();
+				resolve(lines.map((l) => JSON.parse(l)));
+			}
+		});
+		socket.on("error", reject);
+	});
+}
+
+describe("control socket", () => {
+	const path = join(dir, "ctl.sock");
+	const server = new ControlSocketServer(path, echo);
+	beforeAll(() => server.start());
+	afterAll(() => server.stop());
+
+	test("the socket file is mode 0600", () => {
+		expect(statSync(path).mode & 0o777).toBe(0o600);
+	});
+
+	test("a call gets the handler's result; an error reply keeps status, error and field", async () => {
+		expect(await callControlSocket(path, "echo", { a: 1 })).toEqual({
+			ok: true,
+			result: { method: "echo", args: { a: 1 } },
+		});
+		expect(await callControlSocket(path, "other")).toEqual({
+			ok: false,
+			error: { status: UbusStatus.NOT_FOUND, error: "no other" },
+		});
+	});
+
+	test("malformed lines get error replies and the connection keeps serving, in order", async () => {
+		const replies = await exchange(
+			path,
+			'not json\n{"args":{}}\n{"method":"echo","args":[1]}\n{"method":"echo","extra":1}\n{"method":"echo"}\n',
+			5,
+		);
+		expect(replies).toEqual([
+			{ status: UbusStatus.PARSE_ERROR, error: expect.stringContaining("request is not JSON") },
+			{ status: UbusStatus.INVALID_ARGUMENT, error: "method: is required", field: "method" },
+			{
+				status: UbusStatus.INVALID_ARGUMENT,
+				error: expect.stringContaining("args: has the wrong type"),
+				field: "args",
+			},
+			{ status: UbusStatus.INVALID_ARGUMENT, error: "unknown field 'extra'", field: "extra" },
+			{ result: { method: "echo", args: {} } },
+		]);
+	});
+
+	test("a request split across writes is reassembled", async () => {
+		const replies = await new Promise<string>((resolve, reject) => {
+			const socket = createConnection(path);
+			socket.setEncoding("utf8");
+			socket.on("connect", () => {
+				socket.write('{"method":"ec');
+				setTimeout(() => socket.write('ho","args":{"x":"y"}}\n'), 50);
+			});
+			socket.on("data", (chunk: string) => {
+				socket.end();
+				resolve(chunk);
+			});
+			socket.on("error", reject);
+		});
+		expect(JSON.parse(replies)).toEqual({ result: { method: "echo", args: { x: "y" } } });
+	});
+
+	test("a second server on a live socket refuses to start and leaves it working", async () => {
+		await expect(new ControlSocketServer(path, echo).start()).rejects.toThrow("another daemon is listening");
+		expect((await callControlSocket(path, "echo")).ok).toBe(true);
+	});
+});
+
+describe("control socket files", () => {
+	test("a stale socket file (nobody listening) is replaced", async () => {
+		const path = join(dir, "stale.sock");
+		// A process that exits without closing its server leaves the file behind, as a killed daemon does.
+		const script = `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`;
+		expect(Bun.spawnSync([process.execPath, "-e", script]).exitCode).toBe(0);
+		expect(existsSync(path)).toBe(true);
+		const server = new ControlSocketServer(path, echo);
+		try {
+			await server.start();
+			expect((await callControlSocket(path, "echo")).ok).toBe(true);
+		} finally {
+			await server.stop();
+		}
+	});
+
+	test("stop removes the socket file", async () => {
+		const path = join(dir, "stop.sock");
+		const server = new ControlSocketServer(path, echo);
+		await server.start();
+		await server.stop();
+		expect(existsSync(path)).toBe(false);
+	});
+
+	test("a regular file in the way is not deleted", async () => {
+		const path = join(dir, "file.sock");
+		writeFileSync(path, "data");
+		await expect(new ControlSocketServer(path, echo).start()).rejects.toThrow("is not a socket");
+		expect(existsSync(path)).toBe(true);
+	});
+
+	test("calling a missing socket rejects with the reason", async () => {
+		await expect(callControlSocket(join(dir, "absent.sock"), "status")).rejects.toThrow();
+	});
+});

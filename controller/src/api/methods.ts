@@ -1,0 +1,336 @@
+// The API: one table of methods that every transport (ubus, control socket) serves with the
+// same names, arguments, replies and errors. Arguments are zod schemas built from the config
+// section schemas, so a value the API accepts is exactly a value the config file may hold.
+// Field names are UCI option names, values their UCI (encoded) form, lists are arrays, and
+// `id` is the UCI section name.
+import { z } from "zod";
+import {
+	type Config,
+	DmzSection,
+	ForwardSection,
+	GlobalsSection,
+	LanHostOption,
+	TriggerSection,
+} from "../config/schema";
+import type { SectionValues } from "../config/store";
+import { UbusStatus } from "../ubus/status";
+import { ApiError, type ErrorReply, fromZodError, notFound, toApiError } from "./errors";
+
+/**
+ * Options as the caller sent them (validated by the method's schema): UCI option names, values
+ * in UCI form or as JSON numbers/booleans/arrays; null removes an option. The config store
+ * writes each in its canonical UCI form.
+ */
+export type SectionOptions = SectionValues;
+
+/** What a mutating method asks of the config; the core validates, writes and applies it as one step. */
+export type ConfigChange =
+	| { op: "add"; type: "forward" | "trigger"; options: SectionOptions }
+	| { op: "update"; type: "forward" | "trigger"; id: string; options: SectionOptions }
+	| { op: "delete"; type: "forward" | "trigger"; id: string }
+	| { op: "set"; type: "dmz"; options: SectionOptions };
+
+/** A live trigger opening, as `openings` lists it. */
+export type OpeningReply = {
+	trigger: string;
+	name: string;
+	host: string;
+	remote?: string;
+	proto: string;
+	ports: string[];
+	expires: number;
+	since: number;
+};
+
+/** What the methods need from the daemon. Mutations are serialized by the core. */
+export interface Core {
+	status(): Promise<Record<string, unknown>>;
+	/** The config in force. */
+	config(): Config;
+	/** Validates, writes and applies `change`; resolves to the id of the section it touched. */
+	change(change: ConfigChange): Promise<string>;
+	/** Re-reads the config file; rejects with the problems when it is invalid (nothing changes then). */
+	reload(): Promise<void>;
+	openings(): OpeningReply[];
+	/** Closes the live openings of a trigger (of one LAN host if given); resolves to how many. */
+	closeOpening(trigger: string, host?: string): Promise<number>;
+}
+
+export type Access = "read" | "write";
+type Reply = Record<string, unknown>;
+
+type Method<Args extends z.ZodType> = {
+	access: Access;
+	/** A short description, for `portrig help`-style listings and the README. */
+	summary: string;
+	args: Args;
+	handler: (core: Core, args: z.output<Args>, raw: Record<string, unknown>) => Promise<Reply>;
+};
+
+function method<Args extends z.ZodType>(m: Method<Args>): Method<Args> {
+	return m;
+}
+
+// ---- argument schemas ------------------------------------------------------------------------
+
+/**
+ * uhttpd/rpcd add `ubus_rpc_session` to every call made through LuCI: accepted and ignored.
+ * Any other field a method does not know is refused by name (strict objects).
+ */
+const Session = { ubus_rpc_session: z.string().optional() };
+
+/** libuci's rule for section names (uci_validate_name): letters, digits and '_'. */
+const SectionId = z
+	.string()
+	.regex(/^[A-Za-z0-9_]{1,64}$/, "is not a section name (letters, digits and _, at most 64)");
+
+const withSession = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, ...Session });
+
+type SectionSchema = typeof ForwardSection | typeof TriggerSection | typeof DmzSection;
+
+/**
+ * A section's fields for an update: every field optional, and those that may be absent from the
+ * config may also be `null` to remove them. Field schemas are the section's own.
+ */
+function updatable<S extends SectionSchema>(section: S) {
+	const shape: Record<string, z.ZodType> = section.shape;
+	return Object.fromEntries(
+		Object.entries(shape).map(([key, field]) => [
+			key,
+			canBeAbsent(field) ? field.nullable().optional() : field.optional(),
+		]),
+	) as { [K in keyof S["shape"]]: z.ZodOptional<z.ZodType> };
+}
+
+const canBeAbsent = (field: z.ZodType) => field.safeParse(undefined).success;
+
+const ListArgs = withSession({});
+const ForwardArgs = ForwardSection.extend(Session).strict();
+const TriggerArgs = TriggerSection.extend(Session).strict();
+const UpdateForwardArgs = withSession({ id: SectionId, ...updatable(ForwardSection) });
+const UpdateTriggerArgs = withSession({ id: SectionId, ...updatable(TriggerSection) });
+const DeleteArgs = withSession({ id: SectionId });
+const DmzArgs = withSession(updatable(DmzSection));
+const OpeningsArgs = withSession({ trigger: SectionId.optional() });
+const CloseOpeningArgs = withSession({ trigger: SectionId, host: LanHostOption.optional() });
+
+// ---- encoding --------------------------------------------------------------------------------
+
+/** The section's fields the caller sent (the parsed value would also hold defaults never given). */
+function given(section: SectionSchema, raw: Record<string, unknown>): SectionOptions {
+	return Object.fromEntries(
+		Object.keys(section.shape).flatMap((key) => (raw[key] === undefined ? [] : [[key, raw[key]]])),
+	);
+}
+
+/** The whole config in API form: encoded sections, with ids. */
+export function encodeConfig(config: Config) {
+	return {
+		globals: GlobalsSection.encode(config.globals),
+		forwards: config.forwards.map(({ id, ...f }) => ({ id, ...ForwardSection.encode(f) })),
+		triggers: config.triggers.map(({ id, ...t }) => ({ id, ...TriggerSection.encode(t) })),
+		dmz: DmzSection.encode(config.dmz),
+	};
+}
+
+function encodedSection(config: Config, type: "forward" | "trigger", id: string): Reply {
+	const list = type === "forward" ? encodeConfig(config).forwards : encodeConfig(config).triggers;
+	const found = list.find((s) => s.id === id);
+	if (!found) throw notFound(`no ${type} with id '${id}'`, "id");
+	return found;
+}
+
+function requireSection(core: Core, type: "forward" | "trigger", id: string): void {
+	encodedSection(core.config(), type, id);
+}
+
+// ---- the table -------------------------------------------------------------------------------
+
+function sectionMethods(
+	type: "forward" | "trigger",
+	section: typeof ForwardSection | typeof TriggerSection,
+	addArgs: z.ZodType<Record<string, unknown>>,
+	updateArgs: z.ZodType<Record<string, unknown> & { id: string }>,
+) {
+	return {
+		add: method({
+			access: "write",
+			summary: `add a ${type}; replies with it, including its new id`,
+			args: addArgs,
+			handler: async (core, _args, raw) => {
+				const id = await core.change({ op: "add", type, options: given(section, raw) });
+				return encodedSection(core.config(), type, id);
+			},
+		}),
+		update: method({
+			access: "write",
+			summary: `change the given fields of a ${type} (null removes an optional one); replies with it`,
+			args: updateArgs,
+			handler: async (core, args, raw) => {
+				requireSection(core, type, args.id);
+				const id = await core.change({
+					op: "update",
+					type,
+					id: args.id,
+					options: given(section, raw),
+				});
+				return encodedSection(core.config(), type, id);
+			},
+		}),
+		remove: method({
+			access: "write",
+			summary: `delete a ${type}`,
+			args: DeleteArgs,
+			handler: async (core, args) => {
+				requireSection(core, type, args.id);
+				return { id: await core.change({ op: "delete", type, id: args.id }) };
+			},
+		}),
+	};
+}
+
+const forwardMethods = sectionMethods("forward", ForwardSection, ForwardArgs, UpdateForwardArgs);
+const triggerMethods = sectionMethods("trigger", TriggerSection, TriggerArgs, UpdateTriggerArgs);
+
+export const METHODS = {
+	status: method({
+		access: "read",
+		summary: "daemon state: version, uptime, config file, counts, ubus, nft table, triggers",
+		args: ListArgs,
+		handler: (core) => core.status(),
+	}),
+	list: method({
+		access: "read",
+		summary: "the config in force: globals, forwards, triggers, dmz (UCI form, with ids)",
+		args: ListArgs,
+		handler: async (core) => encodeConfig(core.config()),
+	}),
+	add_forward: forwardMethods.add,
+	update_forward: forwardMethods.update,
+	delete_forward: forwardMethods.remove,
+	add_trigger: triggerMethods.add,
+	update_trigger: triggerMethods.update,
+	delete_trigger: triggerMethods.remove,
+	set_dmz: method({
+		access: "write",
+		summary: "change the given DMZ fields (null removes an optional one); replies with the DMZ",
+		args: DmzArgs,
+		handler: async (core, _args, raw) => {
+			await core.change({ op: "set", type: "dmz", options: given(DmzSection, raw) });
+			return encodeConfig(core.config()).dmz;
+		},
+	}),
+	openings: method({
+		access: "read",
+		summary: "live trigger openings (of one trigger if given)",
+		args: OpeningsArgs,
+		handler: async (core, args) => {
+			if (args.trigger !== undefined) requireSection(core, "trigger", args.trigger);
+			const all = core.openings();
+			return { openings: args.trigger === undefined ? all : all.filter((o) => o.trigger === args.trigger) };
+		},
+	}),
+	close_opening: method({
+		access: "write",
+		summary: "close a trigger's live openings now (of one LAN host if given)",
+		args: CloseOpeningArgs,
+		handler: async (core, args) => {
+			requireSection(core, "trigger", args.trigger);
+			const closed = await core.closeOpening(args.trigger, args.host);
+			if (closed === 0)
+				throw notFound(
+					args.host === undefined
+						? `trigger '${args.trigger}' has no live opening`
+						: `trigger '${args.trigger}' has no live opening for ${args.host}`,
+					args.host === undefined ? "trigger" : "host",
+				);
+			return { closed };
+		},
+	}),
+	reload: method({
+		access: "write",
+		summary: "re-read the config file and apply it; an invalid file is refused and nothing changes",
+		args: ListArgs,
+		handler: async (core) => {
+			await core.reload();
+			const config = core.config();
+			return { reloaded: true, forwards: config.forwards.length, triggers: config.triggers.length };
+		},
+	}),
+} satisfies Record<string, Method<z.ZodType>>;
+
+export type MethodName = keyof typeof METHODS;
+
+export function isMethodName(name: string): name is MethodName {
+	return Object.hasOwn(METHODS, name);
+}
+
+export type CallResult = { ok: true; result: Reply } | { ok: false; error: ErrorReply };
+
+/**
+ * Runs one call as every transport must: unknown method → METHOD_NOT_FOUND, arguments checked
+ * by the method's schema (INVALID_ARGUMENT naming the field), then the handler. Never throws.
+ */
+export async function invoke(core: Core, name: string, args: unknown): Promise<CallResult> {
+	try {
+		if (!isMethodName(name))
+			throw new ApiError(UbusStatus.METHOD_NOT_FOUND, `unknown method '${name}'`, "method");
+		const m: Method<z.ZodType> = METHODS[name];
+		const raw = args ?? {};
+		const parsed = m.args.safeParse(raw);
+		if (!parsed.success) throw fromZodError(parsed.error, raw);
+		const result = await m.handler(core, parsed.data, raw as Record<string, unknown>);
+		return { ok: true, result };
+	} catch (thrown) {
+		return { ok: false, error: toApiError(thrown).toReply() };
+	}
+}
+
+// ---- ubus signatures -------------------------------------------------------------------------
+
+export type BlobmsgType = "string" | "int32" | "bool" | "array" | "table";
+
+/**
+ * The blobmsg type of one argument, as `ubus -v list portrig` shows it, read from the field's
+ * schema: decoded booleans → bool, decoded numbers → int32, fields whose UCI form is a list →
+ * array, everything else (ports, ranges, addresses, names) → string, their UCI form.
+ */
+export function blobmsgType(schema: z.ZodType): BlobmsgType {
+	const def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType };
+	switch (def.type) {
+		case "optional":
+		case "nullable":
+		case "default":
+			return def.innerType ? blobmsgType(def.innerType) : "string";
+		case "pipe": {
+			const out = def.out?._zod.def.type;
+			if (out === "boolean") return "bool";
+			if (out === "number") return "int32";
+			// A decoded array is a UCI list when its encoded form is one (proto's is "tcp udp").
+			if (out === "array") return Array.isArray(schema.encode([] as never)) ? "array" : "string";
+			return "string";
+		}
+		case "boolean":
+			return "bool";
+		case "number":
+			return "int32";
+		case "array":
+			return "array";
+		case "object":
+			return "table";
+		default:
+			return "string";
+	}
+}
+
+/** Method name → argument name → blobmsg type, for registering the ubus object. */
+export function methodSignatures(): Record<MethodName, Record<string, BlobmsgType>> {
+	const entries = Object.entries(METHODS).map(([name, m]) => {
+		const shape = (m.args as unknown as z.ZodObject)._zod.def.shape as Record<string, z.ZodType>;
+		const args = Object.entries(shape)
+			.filter(([arg]) => !(arg in Session))
+			.map(([arg, schema]) => [arg, blobmsgType(schema)]);
+		return [name, Object.fromEntries(args)];
+	});
+	return Object.fromEntries(entries) as Record<MethodName, Record<string, BlobmsgType>>;
+}

@@ -1,0 +1,186 @@
+// /etc/config/portrig text → typed Config, or the problems that stop it, each located at a line
+// of the file and naming its section and option: the one validation path shared by
+// `portrig check`, the daemon's (re)load and every API change (see store.ts).
+//
+// Sections are named in messages as uci names them: by name, or `@type[index]` when anonymous
+// (what `uci show portrig` prints and `uci set portrig.@forward[0].…` accepts). Problems also
+// carry the section's id (its name, or libuci's generated `cfg…` name), the id the API uses.
+//
+// Unknown options are kept in the file and ignored, with a warning (likely a typo); warnings
+// never make a config invalid. Anything else is an error and yields no config.
+import { checkRules } from "./rules";
+import {
+	type Config,
+	type Dmz,
+	DmzSection,
+	type Forward,
+	type Globals,
+	GlobalsSection,
+	SECTION_SCHEMAS,
+	type SectionType,
+	type Trigger,
+} from "./schema";
+import { sectionLabel, UciDocument, type UciEntry, UciParseError, type UciSection } from "./uci";
+
+export type Severity = "error" | "warning";
+
+export type Problem = {
+	file: string;
+	/** 1-based line in the file; absent when the problem is not on any line. */
+	line?: number;
+	/** The section as messages name it: its name, or `@type[index]` when anonymous. */
+	section?: string;
+	/** The section's id, as the API names it (name or libuci's `cfg…` name). */
+	id?: string;
+	option?: string;
+	message: string;
+	severity: Severity;
+};
+
+export type LoadResult = { config?: Config; problems: Problem[] };
+
+/** `section 'NAME' option 'OPT': why` — a problem without its file and line (API replies). */
+export function describeProblem(p: Problem): string {
+	const where = [
+		p.section === undefined ? "" : `section '${p.section}'`,
+		p.option === undefined ? "" : `option '${p.option}'`,
+	]
+		.filter(Boolean)
+		.join(" ");
+	const why = p.severity === "warning" ? `warning: ${p.message}` : p.message;
+	return where ? `${where}: ${why}` : why;
+}
+
+/** `FILE:LINE: section 'NAME' option 'OPT': why`. */
+export function formatProblem(p: Problem): string {
+	return `${p.file}:${p.line === undefined ? "" : `${p.line}:`} ${describeProblem(p)}`;
+}
+
+export const isError = (p: Problem) => p.severity === "error";
+
+export function loadConfig(text: string, file: string): LoadResult {
+	const { config, problems } = loadDocument(text, file);
+	return config ? { config, problems } : { problems };
+}
+
+/** loadConfig, also returning the parsed document (for the store's edits). */
+export function loadDocument(text: string, file: string): LoadResult & { document?: UciDocument } {
+	let document: UciDocument;
+	try {
+		document = UciDocument.parse(text);
+	} catch (e) {
+		if (!(e instanceof UciParseError)) throw e;
+		return { problems: [{ file, line: e.line, message: e.reason, severity: "error" }] };
+	}
+	const problems: Problem[] = [];
+	const at = (s: UciSection, option?: string, line = s.line, severity: Severity = "error") => ({
+		file,
+		line,
+		section: sectionLabel(s),
+		id: s.id,
+		...(option === undefined ? {} : { option }),
+		severity,
+	});
+
+	const decoded: { [T in SectionType]: Array<{ s: UciSection; value: unknown }> } = {
+		globals: [],
+		forward: [],
+		trigger: [],
+		dmz: [],
+	};
+	const seen = new Map<string, UciSection>();
+	for (const s of document.sections) {
+		const twin = seen.get(s.id);
+		if (twin)
+			problems.push({
+				...at(s),
+				message: `has the same id as the section on line ${twin.line}; give one of them another name`,
+			});
+		seen.set(s.id, s);
+		for (const line of s.reopenedAt)
+			problems.push({
+				...at(s, undefined, line),
+				message: `is defined again (first on line ${s.line}); uci would merge the two, give each its own name`,
+			});
+		if (!(s.type in SECTION_SCHEMAS)) {
+			problems.push({
+				...at(s),
+				message: `unknown section type '${s.type}' (expected ${Object.keys(SECTION_SCHEMAS)
+					.join(", ")
+					.replace(/, (?=[^,]*$)/, " or ")})`,
+			});
+			continue;
+		}
+		const type = s.type as SectionType;
+		const value = decodeSection(s, type, (option, message, line, severity) =>
+			problems.push({ ...at(s, option, line, severity), message }),
+		);
+		if (value !== undefined) decoded[type].push({ s, value });
+	}
+
+	for (const type of ["globals", "dmz"] as const)
+		for (const { s } of decoded[type].slice(1))
+			problems.push({
+				...at(s),
+				message: `a second ${type} section (the first is on line ${decoded[type][0]?.s.line}); there can be only one`,
+			});
+
+	const config: Config = {
+		globals: (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({}),
+		forwards: decoded.forward.map(({ s, value }) => ({ ...(value as Forward), id: s.id })),
+		triggers: decoded.trigger.map(({ s, value }) => ({ ...(value as Trigger), id: s.id })),
+		dmz: (decoded.dmz[0]?.value as Dmz) ?? DmzSection.decode({}),
+	};
+	const findings = checkRules({
+		config,
+		label: (id) => sectionLabel(document.section(id) as UciSection),
+		globalsId: decoded.globals[0]?.s.id,
+		dmzId: decoded.dmz[0]?.s.id,
+	});
+	for (const f of findings) {
+		const s = document.section(f.id) as UciSection;
+		problems.push({ ...at(s, f.option, lineOf(s, f.option, f.item)), message: f.message });
+	}
+
+	problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+	return problems.some(isError) ? { document, problems } : { document, config, problems };
+}
+
+type Report = (option: string | undefined, message: string, line: number, severity?: Severity) => void;
+
+/** One section through its zod schema; undefined (after reporting why) when it does not decode. */
+function decodeSection(s: UciSection, type: SectionType, report: Report): unknown {
+	const schema = SECTION_SCHEMAS[type];
+	const raw: Record<string, string | string[]> = {};
+	let valid = true;
+	for (const [name, entry] of s.entries) {
+		if (!(name in schema.shape)) {
+			report(name, `unknown option for a ${type} section, ignored`, lineOf(s, name), "warning");
+			continue;
+		}
+		const spread = entry.items.find((i) => i.endLine > i.line);
+		if (spread) {
+			report(
+				name,
+				`value runs from line ${spread.line} to ${spread.endLine}; is a closing quote missing?`,
+				spread.line,
+			);
+			valid = false;
+		}
+		raw[name] = entry.kind === "option" ? (entry.items[0]?.value ?? "") : entry.items.map((i) => i.value);
+	}
+	const result = schema.safeDecode(raw as never);
+	if (result.success) return valid ? result.data : undefined;
+	for (const issue of result.error.issues) {
+		const [option, item] = issue.path;
+		const name = typeof option === "string" ? option : undefined;
+		report(name, issue.message, lineOf(s, name, typeof item === "number" ? item : undefined));
+	}
+	return undefined;
+}
+
+/** Line of an option (of one item of a list), or of the section when the option is absent. */
+function lineOf(s: UciSection, option?: string, item?: number): number {
+	const entry: UciEntry | undefined = option === undefined ? undefined : s.entries.get(option);
+	return entry?.items[item ?? 0]?.line ?? entry?.items[0]?.line ?? s.line;
+}

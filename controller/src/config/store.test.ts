@@ -1,0 +1,210 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeProblem } from "./load";
+import { ConfigConflictError, ConfigStore } from "./store";
+
+const FIXTURE = readFileSync(join(import.meta.dir, "fixtures/portrig.uci"), "utf8");
+
+let dir: string;
+let file: string;
+beforeEach(() => {
+	dir = mkdtempSync(join(tmpdir(), "portrig-store-"));
+	file = join(dir, "portrig");
+	writeFileSync(file, FIXTURE);
+	chmodSync(file, 0o640);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const onDisk = () => readFileSync(file, "utf8");
+/** Lines of `after` that are not in `before`, and the other way round (small files, no repeats). */
+const added = (before: string, after: string) =>
+	after.split("\n").filter((l) => !before.split("\n").includes(l));
+const removed = (before: string, after: string) => added(after, before);
+
+describe("ConfigStore", () => {
+	test("opens the file into its config; a missing file is an empty config", async () => {
+		const store = await ConfigStore.open(file);
+		expect(store.config?.forwards.map((f) => f.id)).toEqual(["minecraft", "cfg03465a", "cfg04465a"]);
+		expect(store.text).toBe(FIXTURE);
+		const empty = await ConfigStore.open(join(dir, "absent"));
+		expect(empty.config?.forwards).toEqual([]);
+		expect(empty.text).toBe("");
+	});
+
+	test("adding a forward names it from its name, writes canonical values, and only on commit", async () => {
+		const store = await ConfigStore.open(file);
+		const r = store.addSection("forward", {
+			name: "Web server",
+			proto: "tcpudp",
+			src_dport: 8080,
+			dest_ip: "192.168.1.40",
+			reflection: false,
+			src_ip: "198.51.100.9",
+		});
+		expect(r).toMatchObject({ ok: true, id: "fwd_web_server" });
+		if (!r.ok) return;
+		expect(r.config.forwards.at(-1)).toMatchObject({
+			id: "fwd_web_server",
+			proto: ["tcp", "udp"],
+			reflection: false,
+		});
+		expect(onDisk()).toBe(FIXTURE);
+		expect(store.pending).toBe(true);
+		await store.commit();
+		expect(store.pending).toBe(false);
+		expect(onDisk()).toBe(
+			`${FIXTURE}\nconfig forward 'fwd_web_server'\n\toption name 'Web server'\n\toption proto 'tcp udp'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.40'\n\toption reflection '0'\n\tlist src_ip '198.51.100.9'\n`,
+		);
+		const again = store.addSection("forward", {
+			name: "Web server",
+			src_dport: "8081",
+			dest_ip: "192.168.1.41",
+		});
+		expect(again).toMatchObject({ ok: true, id: "fwd_web_server_2" });
+		expect(store.addSection("trigger", { name: "!!", trigger_port: 1, open_port: [2] })).toMatchObject({
+			ok: true,
+			id: "trg",
+		});
+	});
+
+	test("an update changes only the given options: null removes one, absent ones stay", async () => {
+		const store = await ConfigStore.open(file);
+		const r = store.updateSection("forward", "cfg03465a", {
+			src_dport: "9443",
+			reflection: null,
+			src_ip: ["198.51.100.0/24", "192.0.2.1"],
+		});
+		expect(r).toMatchObject({ ok: true, id: "cfg03465a" });
+		await store.commit();
+		expect(removed(FIXTURE, onDisk())).toEqual([
+			"\toption src_dport 8443",
+			'\tlist src_ip\t"203.0.113.7"',
+			"\toption reflection '0'",
+		]);
+		expect(added(FIXTURE, onDisk())).toEqual(["\toption src_dport 9443", "\tlist src_ip '192.0.2.1'"]);
+		expect(store.config?.forwards[1]).toMatchObject({ name: 'Bob\'s "NAS" web UI', reflection: true });
+	});
+
+	test("an invalid change is refused with the problem first and changes nothing", async () => {
+		const store = await ConfigStore.open(file);
+		const r = store.updateSection("forward", "minecraft", { dest_ip: "8.8.8.8" });
+		expect(r.ok).toBe(false);
+		if (r.ok) return;
+		expect(r.reason).toBe("invalid");
+		expect(r.problems.map(describeProblem)).toEqual([
+			"section 'minecraft' option 'dest_ip': 8.8.8.8 is not a LAN address (expected 10/8, 172.16/12 or 192.168/16)",
+		]);
+		expect(r.problems[0]).toMatchObject({ id: "minecraft", option: "dest_ip" });
+		const clash = store.addSection("forward", { src_dport: "25000-26000", dest_ip: "192.168.1.9" });
+		expect(clash.ok ? [] : clash.problems.map(describeProblem)).toEqual([
+			"section 'fwd' option 'src_dport': tcp/udp port 25565 is already forwarded by section 'minecraft'",
+		]);
+		const removing = store.updateSection("forward", "minecraft", { src_dport: null });
+		expect(removing.ok ? [] : removing.problems.map(describeProblem)).toEqual([
+			"section 'minecraft' option 'src_dport': is required",
+		]);
+		expect(store.updateSection("forward", "minecraft", { colour: "red", dest_ip: {} })).toMatchObject({
+			ok: false,
+			problems: [
+				{ option: "colour", message: "unknown option for a forward section" },
+				{ option: "dest_ip", message: "must be text, a number, a boolean or a list of them" },
+			],
+		});
+		expect(store.text).toBe(FIXTURE);
+		expect(store.pending).toBe(false);
+		await store.commit();
+		expect(onDisk()).toBe(FIXTURE);
+	});
+
+	test("unknown ids and ids of another type are not found", async () => {
+		const store = await ConfigStore.open(file);
+		for (const r of [
+			store.updateSection("forward", "nope", { name: "x" }),
+			store.deleteSection("forward", "irc"),
+			store.updateSection("trigger", "minecraft", {}),
+		])
+			expect(r).toMatchObject({ ok: false, reason: "not_found" });
+		expect(store.deleteSection("trigger", "dmz")).toMatchObject({
+			ok: false,
+			problems: [{ message: "no trigger section 'dmz'" }],
+		});
+	});
+
+	test("deleting a section removes its lines and keeps everything else", async () => {
+		const store = await ConfigStore.open(file);
+		expect(store.deleteSection("trigger", "irc")).toMatchObject({ ok: true });
+		await store.commit();
+		expect(added(FIXTURE, onDisk())).toEqual([]);
+		expect(removed(FIXTURE, onDisk())).toContain("config trigger 'irc'");
+		expect(store.config?.triggers.map((t) => t.id)).toEqual(["cfg058819"]);
+	});
+
+	test("setDmz updates the dmz section, or creates `config dmz 'dmz'`", async () => {
+		const store = await ConfigStore.open(file);
+		expect(store.setDmz({ enabled: true })).toMatchObject({ ok: true, id: "dmz" });
+		expect(
+			store.text.replace("\toption enabled '1'\n\toption dest_ip", "\toption enabled '0'\n\toption dest_ip"),
+		).toBe(FIXTURE);
+		expect(store.setDmz({ dest_ip: null })).toMatchObject({
+			ok: false,
+			problems: [{ option: "dest_ip", message: "is required when the DMZ is enabled" }],
+		});
+		const bare = await ConfigStore.open(join(dir, "new"));
+		expect(bare.setDmz({ enabled: 1, dest_ip: "192.168.1.50" })).toMatchObject({ ok: true, id: "dmz" });
+		await bare.commit();
+		expect(readFileSync(join(dir, "new"), "utf8")).toBe(
+			"config dmz 'dmz'\n\toption enabled '1'\n\toption dest_ip '192.168.1.50'\n",
+		);
+	});
+
+	test("commit replaces the file atomically, keeping its mode and leaving no temporary file", async () => {
+		const store = await ConfigStore.open(file);
+		const before = statSync(file).ino;
+		store.setDmz({ dest_ip: "192.168.1.51" });
+		await store.commit();
+		expect(statSync(file).mode & 0o777).toBe(0o640);
+		expect(statSync(file).ino).not.toBe(before);
+		expect(readdirSync(dir)).toEqual(["portrig"]);
+	});
+
+	test("restore puts back the previous bytes on disk and in memory", async () => {
+		const store = await ConfigStore.open(file);
+		const previous = store.text;
+		store.deleteSection("forward", "minecraft");
+		await store.commit();
+		expect(store.config?.forwards).toHaveLength(2);
+		const result = await store.restore(previous);
+		expect(onDisk()).toBe(FIXTURE);
+		expect(result.config?.forwards).toHaveLength(3);
+		expect(store.config?.forwards).toHaveLength(3);
+		expect(store.pending).toBe(false);
+	});
+
+	test("a commit does not overwrite a change made on disk since the file was read", async () => {
+		const store = await ConfigStore.open(file);
+		store.setDmz({ enabled: true });
+		const edited = FIXTURE.replace("option trigger_timeout '600'", "option trigger_timeout '900'");
+		writeFileSync(file, edited);
+		await expect(store.commit()).rejects.toThrow(ConfigConflictError);
+		expect(onDisk()).toBe(edited);
+		expect(store.config?.globals.trigger_timeout).toBe(900);
+		expect(store.pending).toBe(false);
+	});
+
+	test("a broken file on reload keeps the last valid config and refuses changes until fixed", async () => {
+		const store = await ConfigStore.open(file);
+		writeFileSync(file, `${FIXTURE}config forward 'bad'\n\toption src_dport 0\n`);
+		const result = await store.reload();
+		expect(result.config).toBeUndefined();
+		expect(result.problems.map(describeProblem)).toContain(
+			"section 'bad' option 'src_dport': port 0 is out of range (1-65535)",
+		);
+		expect(store.config?.forwards).toHaveLength(3);
+		expect(store.setDmz({ enabled: false })).toMatchObject({ ok: false, reason: "invalid" });
+		writeFileSync(file, FIXTURE);
+		expect((await store.reload()).config).toBeDefined();
+		expect(store.setDmz({ enabled: false })).toMatchObject({ ok: true });
+	});
+});

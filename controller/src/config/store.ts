@@ -1,0 +1,312 @@
+// The config file as the API changes it: each mutation edits the UCI document (touching only
+// its own lines), re-validates the whole resulting file with loadDocument (schemas + rules)
+// and is refused with those problems if anything is wrong. A valid mutation is held in memory
+// until commit() writes it atomically; restore() puts back earlier bytes when applying the new
+// config to the data plane fails.
+//
+// Values come in the API's encoded form (UCI option names, values as `uci show` prints them,
+// lists as arrays; JSON numbers and booleans are accepted). Each is decoded with its option's
+// codec and written back encoded, so the file always holds the canonical form ("tcp udp",
+// "1", "8000-8010"). A value that does not decode is written as given, for loadDocument to
+// report with the same message the file would get.
+//
+// Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
+import { closeSync, fsyncSync, openSync } from "node:fs";
+import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { isError, type LoadResult, loadDocument, type Problem } from "./load";
+import { type Config, SECTION_SCHEMAS, type SectionType } from "./schema";
+import type { UciDocument } from "./uci";
+import { isUciName } from "./uci-lexer";
+
+/** Option name → value in the encoded (UCI/API) form; null (or "" or []) removes the option. */
+export type SectionValues = Record<string, unknown>;
+
+export type MutationResult =
+	| { ok: true; id: string; config: Config }
+	| { ok: false; reason: "invalid" | "not_found"; problems: Problem[] };
+
+/** Section types the API adds and removes; globals and dmz are single sections. */
+export type ListSectionType = "forward" | "trigger";
+
+/** Prefixes of the names given to sections the API creates. */
+const NAME_PREFIX: Record<ListSectionType, string> = { forward: "fwd", trigger: "trg" };
+
+/** The file changed on disk since it was read: commit() refuses to overwrite that change. */
+export class ConfigConflictError extends Error {
+	constructor(file: string) {
+		super(`${file} changed on disk since it was read; reload and try again`);
+		this.name = "ConfigConflictError";
+	}
+}
+
+type State = { text: string; document?: UciDocument; config?: Config; problems: Problem[] };
+
+export class ConfigStore {
+	private state: State;
+	/** Last valid config: what the daemon runs with, even while the file on disk is broken. */
+	private valid: Config | undefined;
+	/** The bytes the file held when last read or written. */
+	private disk: string;
+
+	private constructor(
+		readonly file: string,
+		text: string,
+	) {
+		this.disk = text;
+		this.state = read(text, file);
+		this.valid = this.state.config;
+	}
+
+	/** Reads the file (a missing file is an empty config); throws when it cannot be read. */
+	static async open(file: string): Promise<ConfigStore> {
+		return new ConfigStore(file, await readText(file));
+	}
+
+	/** Current bytes: the file's, or those of a mutation not yet committed. */
+	get text(): string {
+		return this.state.text;
+	}
+
+	/** The last valid config (kept when the file is reloaded broken). */
+	get config(): Config | undefined {
+		return this.valid;
+	}
+
+	/** Problems of the current bytes (warnings only, unless the file on disk is broken). */
+	get problems(): Problem[] {
+		return this.state.problems;
+	}
+
+	/** True when a mutation is waiting for commit(). */
+	get pending(): boolean {
+		return this.state.text !== this.disk;
+	}
+
+	/**
+	 * Re-reads the file. When it is valid its config becomes `config`; when not, `config` keeps
+	 * the previous one and mutations are refused until the file is fixed (never overwriting
+	 * what someone is editing). Drops uncommitted mutations.
+	 */
+	async reload(): Promise<LoadResult> {
+		const text = await readText(this.file);
+		this.disk = text;
+		this.state = read(text, this.file);
+		if (this.state.config) this.valid = this.state.config;
+		return this.result();
+	}
+
+	addSection(type: ListSectionType, values: SectionValues, name?: string): MutationResult {
+		const base = this.state.document;
+		if (!base) return this.refuse();
+		const encoded = encodeValues(this.file, type, values);
+		if (!encoded.ok) return encoded;
+		const id = name ?? freeName(base, NAME_PREFIX[type], slug(values));
+		const problem = (message: string): MutationResult => ({
+			ok: false,
+			reason: "invalid",
+			problems: [{ file: this.file, id, message, severity: "error" }],
+		});
+		if (!isUciName(id)) return problem(`'${id}' is not a section name (letters, digits and _ only)`);
+		if (base.section(id)) return problem(`section '${id}' exists already`);
+		const present = Object.fromEntries(
+			Object.entries(encoded.values).filter((e): e is [string, string | string[]] => e[1] !== null),
+		);
+		return this.accept(base.addSection(type, id, present).document, id);
+	}
+
+	/** Changes the given options only: absent ones stay, null (or "" or []) removes one. */
+	updateSection(type: ListSectionType, id: string, values: SectionValues): MutationResult {
+		const base = this.state.document;
+		if (!base) return this.refuse();
+		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
+		const encoded = encodeValues(this.file, type, values, id);
+		if (!encoded.ok) return encoded;
+		return this.accept(applyValues(base, id, encoded.values), id);
+	}
+
+	deleteSection(type: ListSectionType, id: string): MutationResult {
+		const base = this.state.document;
+		if (!base) return this.refuse();
+		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
+		return this.accept(base.deleteSection(id), id);
+	}
+
+	/** Updates the dmz section like updateSection, creating `config dmz 'dmz'` if there is none. */
+	setDmz(values: SectionValues): MutationResult {
+		const base = this.state.document;
+		if (!base) return this.refuse();
+		const encoded = encodeValues(this.file, "dmz", values);
+		if (!encoded.ok) return encoded;
+		const existing = base.sections.find((s) => s.type === "dmz");
+		if (existing) return this.accept(applyValues(base, existing.id, encoded.values), existing.id);
+		const id = freeName(base, "dmz", "");
+		const added = base.addSection("dmz", id, {});
+		return this.accept(applyValues(added.document, id, encoded.values), id);
+	}
+
+	/**
+	 * Writes the current bytes if a mutation is pending: a temporary file in the same directory
+	 * (same mode and owner), fsync, rename over the file, fsync of the directory. Refuses with
+	 * ConfigConflictError, and reloads, when the file changed on disk since it was read.
+	 */
+	async commit(): Promise<void> {
+		if (!this.pending) return;
+		if ((await readText(this.file)) !== this.disk) {
+			await this.reload();
+			throw new ConfigConflictError(this.file);
+		}
+		await writeAtomically(this.file, this.state.text);
+		this.disk = this.state.text;
+	}
+
+	/** Puts back earlier bytes (from `text` before a mutation) on disk and in memory. */
+	async restore(previous: string): Promise<LoadResult> {
+		await writeAtomically(this.file, previous);
+		this.disk = previous;
+		this.state = read(previous, this.file);
+		if (this.state.config) this.valid = this.state.config;
+		return this.result();
+	}
+
+	private result(): LoadResult {
+		const { config, problems } = this.state;
+		return config ? { config, problems } : { problems };
+	}
+
+	/** The file itself is broken: no mutation until it is fixed. */
+	private refuse(): MutationResult {
+		return { ok: false, reason: "invalid", problems: this.state.problems.filter(isError) };
+	}
+
+	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
+	private accept(document: UciDocument, id: string): MutationResult {
+		const next = read(document.text, this.file);
+		if (!next.config) {
+			// Problems of the section being changed first: they are the likely answer to the caller.
+			const problems = next.problems
+				.filter(isError)
+				.sort((a, b) => Number(b.id === id) - Number(a.id === id));
+			return { ok: false, reason: "invalid", problems };
+		}
+		this.state = next;
+		this.valid = next.config;
+		return { ok: true, id, config: next.config };
+	}
+}
+
+function read(text: string, file: string): State {
+	return { text, ...loadDocument(text, file) };
+}
+
+async function readText(file: string): Promise<string> {
+	try {
+		return await readFile(file, "utf8");
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
+		throw e;
+	}
+}
+
+function notFound(file: string, type: string, id: string): MutationResult {
+	return {
+		ok: false,
+		reason: "not_found",
+		problems: [{ file, id, message: `no ${type} section '${id}'`, severity: "error" }],
+	};
+}
+
+type Encoded =
+	| { ok: true; values: Record<string, string | string[] | null> }
+	| (MutationResult & { ok: false });
+
+/** API values → UCI text per option (null: remove), through each option's codec. */
+function encodeValues(file: string, type: SectionType, values: SectionValues, id?: string): Encoded {
+	const shape = SECTION_SCHEMAS[type].shape as Record<string, CodecLike>;
+	const out: Record<string, string | string[] | null> = {};
+	const problems: Problem[] = [];
+	for (const [option, value] of Object.entries(values)) {
+		const codec = shape[option];
+		const problem = (message: string) =>
+			problems.push({ file, ...(id === undefined ? {} : { id }), option, message, severity: "error" });
+		if (!codec) problem(`unknown option for a ${type} section`);
+		else if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length))
+			out[option] = null;
+		else if (!isScalar(value) && !(Array.isArray(value) && value.every(isScalar)))
+			problem("must be text, a number, a boolean or a list of them");
+		else {
+			const decoded = codec.safeDecode(value);
+			const text = decoded.success ? codec.encode(decoded.data) : value;
+			out[option] = Array.isArray(text) ? text.map(String) : String(text);
+		}
+	}
+	return problems.length ? { ok: false, reason: "invalid", problems } : { ok: true, values: out };
+}
+
+type CodecLike = {
+	safeDecode(v: unknown): { success: boolean; data?: unknown };
+	encode(v: unknown): unknown;
+};
+
+const isScalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
+function applyValues(
+	document: UciDocument,
+	id: string,
+	values: Record<string, string | string[] | null>,
+): UciDocument {
+	let doc = document;
+	for (const [option, value] of Object.entries(values))
+		doc = Array.isArray(value) ? doc.setList(id, option, value) : doc.setOption(id, option, value);
+	return doc;
+}
+
+/** `name` made into a UCI name part: lower case ASCII letters, digits and _, at most 24. */
+function slug(values: SectionValues): string {
+	const name = typeof values.name === "string" ? values.name : "";
+	return name
+		.normalize("NFKD")
+		.toLowerCase()
+		.replace(/[^a-z0-9]+/g, "_")
+		.replace(/^_+|_+$/g, "")
+		.slice(0, 24)
+		.replace(/_+$/, "");
+}
+
+/** `prefix_slug`, `prefix_slug_2`, … (or `prefix`, `prefix_2`, … without a slug): the first free one. */
+function freeName(document: UciDocument, prefix: string, part: string): string {
+	const base = part ? `${prefix}_${part}` : prefix;
+	for (let n = 1; ; n++) {
+		const name = n === 1 ? base : `${base}_${n}`;
+		if (!document.section(name)) return name;
+	}
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+	const target = await realpath(file).catch(() => file);
+	const dir = dirname(target);
+	const old = await stat(target).catch(() => undefined);
+	const tmp = join(
+		dir,
+		`.${basename(target)}.portrig-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+	);
+	const handle = await open(tmp, "wx", 0o600);
+	try {
+		await handle.writeFile(text);
+		await handle.chmod(old ? old.mode & 0o7777 : 0o644);
+		if (old && process.getuid?.() === 0) await handle.chown(old.uid, old.gid);
+		await handle.sync();
+		await handle.close();
+		await rename(tmp, target);
+	} catch (e) {
+		await handle.close().catch(() => {});
+		await unlink(tmp).catch(() => {});
+		throw e;
+	}
+	const fd = openSync(dir, "r");
+	try {
+		fsyncSync(fd);
+	} finally {
+		closeSync(fd);
+	}
+}

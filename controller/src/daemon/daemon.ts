@@ -1,0 +1,249 @@
+// portrigd: wires the config file (ConfigStore) → the nft data plane (DataPlane, with WAN/LAN
+// devices from NetifdWatcher) → the API transports (control socket, ubus), and is the API's
+// Core. Every mutation and reload runs
+// through one queue: validate, write the file atomically, apply in one nft transaction; if the
+// apply fails, the previous file bytes and ruleset are put back and nft's message is the error.
+import pkg from "../../../package.json" with { type: "json" };
+import { ControlSocketServer } from "../api/control-socket";
+import { ApiError, invalidArgument, notFound } from "../api/errors";
+import { type ConfigChange, type Core, invoke, type OpeningReply } from "../api/methods";
+import { UbusTransport } from "../api/ubus-transport";
+import { describeProblem, formatProblem, isError, type Problem } from "../config/load";
+import { type Config, GlobalsSection } from "../config/schema";
+import { ConfigStore, type MutationResult } from "../config/store";
+import { log } from "../log/log";
+import { NetifdWatcher } from "../netifd/watcher";
+import { DataPlane } from "../ruleset/dataplane";
+import { UbusStatus } from "../ubus/status";
+import { Serial } from "./serial";
+
+export type DaemonOptions = {
+	configFile: string;
+	controlSocket: string;
+	ubusSocket: string;
+	/** Delete `table inet portrig` on stop (default): nothing stays open once the daemon is gone. */
+	removeTableOnStop?: boolean;
+};
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export class Daemon implements Core {
+	private store: ConfigStore | undefined;
+	/** The config in force: the last one applied to the data plane. */
+	private applied: Config | undefined;
+	private readonly startedAt = Date.now();
+	private readonly serial = new Serial();
+	private readonly dataplane = new DataPlane();
+	private readonly control: ControlSocketServer;
+	private readonly ubus: UbusTransport;
+	private readonly netifd: NetifdWatcher;
+	/** The config being applied, then the one applied: the globals the device sets follow. */
+	private target: Config | undefined;
+
+	constructor(readonly options: DaemonOptions) {
+		this.control = new ControlSocketServer(options.controlSocket, (method, args) =>
+			invoke(this, method, args),
+		);
+		// Without ubusd the transport keeps retrying; devices then come from the globals.
+		this.ubus = new UbusTransport(this, { socket: options.ubusSocket, log });
+		this.netifd = new NetifdWatcher({
+			client: this.ubus.client,
+			globals: () => (this.target ?? this.store?.config ?? emptyGlobals).globals,
+			onChange: () => this.devicesChanged(),
+			log,
+		});
+	}
+
+	/** Loads the config (an invalid one stops the start), applies it, then opens the transports. */
+	async start(): Promise<void> {
+		const store = await ConfigStore.open(this.options.configFile);
+		this.logProblems(store.problems);
+		const config = store.config;
+		if (!config) throw invalidConfig(this.options.configFile, store.problems, "");
+		this.store = store;
+		await this.apply(config);
+		await this.dataplane.watch();
+		await this.control.start();
+		this.netifd.start();
+		this.ubus.start();
+		log(
+			"notice",
+			`started: ${config.forwards.length} forwards, ${config.triggers.length} triggers, dmz ${config.dmz.enabled ? "on" : "off"}; config ${this.options.configFile}, control socket ${this.options.controlSocket}`,
+		);
+	}
+
+	/** Stops the transports and removes the socket, then (by default) portrig's nft table. */
+	async stop(): Promise<void> {
+		await this.serial.run(async () => {
+			this.netifd.stop();
+			this.ubus.stop();
+			await this.control.stop();
+			this.dataplane.unwatch();
+			if (this.options.removeTableOnStop !== false && this.applied) {
+				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
+			}
+			this.applied = undefined;
+		});
+		log("notice", "stopped");
+	}
+
+	// ---- Core ---------------------------------------------------------------------------------
+
+	config(): Config {
+		if (!this.applied)
+			throw new ApiError(UbusStatus.NO_DATA, "no config is in force (the daemon is starting or stopping)");
+		return this.applied;
+	}
+
+	async status(): Promise<Record<string, unknown>> {
+		const config = this.config();
+		const env = this.netifd.current();
+		const dataplane = await this.dataplane.status();
+		const fileErrors = (this.store?.problems ?? []).filter(isError);
+		return {
+			version: pkg.version,
+			uptime: Math.floor((Date.now() - this.startedAt) / 1000),
+			config: this.options.configFile,
+			// false while the file on disk has errors (a reload refused it): the last valid config runs
+			config_valid: fileErrors.length === 0,
+			enabled: config.globals.enabled,
+			forwards: config.forwards.length,
+			triggers: config.triggers.length,
+			dmz: config.dmz.enabled,
+			openings: this.openings().length,
+			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
+			table: dataplane.table,
+			skipped: dataplane.skipped,
+			restores: dataplane.restores,
+			ubus: this.ubus.status(),
+		};
+	}
+
+	change(change: ConfigChange): Promise<string> {
+		return this.serial.run(async () => {
+			const store = this.requireStore();
+			const previous = { text: store.text, config: this.config() };
+			const result = mutate(store, change);
+			if (!result.ok) throw refusal(result);
+			try {
+				await store.commit();
+			} catch (e) {
+				await store.reload().catch(() => undefined);
+				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(e)}`);
+			}
+			try {
+				await this.apply(result.config);
+			} catch (e) {
+				await this.rollBack(store, previous);
+				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(e));
+			}
+			log("notice", `${describeChange(change)} '${result.id}': done`);
+			return result.id;
+		});
+	}
+
+	reload(): Promise<void> {
+		return this.serial.run(async () => {
+			const store = this.requireStore();
+			const loaded = await store.reload();
+			this.logProblems(loaded.problems);
+			if (!loaded.config) throw invalidConfig(store.file, loaded.problems, ", the config in force stays");
+			await this.apply(loaded.config).catch((e) => {
+				throw new ApiError(
+					UbusStatus.UNKNOWN_ERROR,
+					`applying ${store.file}: ${message(e)}; the ruleset in force stays`,
+				);
+			});
+			log("notice", `reloaded ${store.file}`);
+		});
+	}
+
+	openings(): OpeningReply[] {
+		return [];
+	}
+
+	async closeOpening(_trigger: string, _host?: string): Promise<number> {
+		return 0;
+	}
+
+	// ---- internals ----------------------------------------------------------------------------
+
+	private requireStore(): ConfigStore {
+		if (!this.store) throw new ApiError(UbusStatus.NO_DATA, "the daemon has not loaded its config yet");
+		return this.store;
+	}
+
+	/** Makes the kernel match `config`; `applied` changes only when it did. */
+	private async apply(config: Config): Promise<void> {
+		this.target = config;
+		try {
+			await this.dataplane.apply(config, this.netifd.current());
+			this.applied = config;
+		} finally {
+			this.target = this.applied;
+		}
+	}
+
+	/** netifd/fw4 changed the WAN or LAN devices: the same config onto the new device sets. */
+	private devicesChanged(): void {
+		this.serial
+			.run(async () => {
+				if (this.applied) await this.apply(this.applied);
+			})
+			.catch((e) => log("err", `updating the WAN/LAN devices: ${message(e)}`));
+	}
+
+	/** After a failed apply: the previous file bytes, and the previous ruleset if any of it changed. */
+	private async rollBack(store: ConfigStore, previous: { text: string; config: Config }): Promise<void> {
+		try {
+			await store.restore(previous.text);
+		} catch (e) {
+			log("err", `restoring ${store.file}: ${message(e)}`);
+		}
+		try {
+			await this.apply(previous.config);
+		} catch (e) {
+			log("err", `restoring the previous ruleset: ${message(e)}`);
+		}
+	}
+
+	private logProblems(problems: Problem[]): void {
+		for (const p of problems) log(isError(p) ? "err" : "warning", formatProblem(p));
+	}
+}
+
+const emptyGlobals = { globals: GlobalsSection.decode({}) };
+
+function mutate(store: ConfigStore, change: ConfigChange): MutationResult {
+	switch (change.op) {
+		case "add":
+			return store.addSection(change.type, change.options);
+		case "update":
+			return store.updateSection(change.type, change.id, change.options);
+		case "delete":
+			return store.deleteSection(change.type, change.id);
+		case "set":
+			return store.setDmz(change.options);
+	}
+}
+
+function describeChange(change: ConfigChange): string {
+	return change.op === "set" ? "set dmz" : `${change.op} ${change.type}`;
+}
+
+/** A mutation the store refused → INVALID_ARGUMENT (or NOT_FOUND) naming the option at fault. */
+function refusal(result: MutationResult & { ok: false }): ApiError {
+	const first = result.problems[0];
+	if (result.reason === "not_found") return notFound(first ? first.message : "not found", "id");
+	if (!first) return invalidArgument("the change makes the config invalid");
+	return invalidArgument(describeProblem(first), first.option);
+}
+
+/** A config file that does not load: the `check` messages, for the log and the caller. */
+function invalidConfig(file: string, problems: Problem[], consequence: string): ApiError {
+	const errors = problems.filter(isError);
+	return invalidArgument(
+		`${file} is invalid${consequence}: ${errors.map(formatProblem).join("; ")}`,
+		errors[0]?.option,
+	);
+}

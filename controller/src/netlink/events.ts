@@ -1,0 +1,212 @@
+// The conntrack event stream: ctnetlink NEW/DESTROY events of the daemon's network namespace,
+// read without blocking the event loop, and whole-table dumps.
+//
+//   const events = new ConntrackEvents({ onEntry, onResync });
+//   events.start();                 // subscribes; resolves nothing, runs until stop()
+//   await events.dump();            // every entry now (a separate socket)
+//   await events.stop();
+//
+// When the kernel cannot queue an event because the receive buffer is full, it drops it and
+// the next read fails with ENOBUFS. Then some events are gone for good, so the stream is never
+// trusted past that point: the socket is closed, a new one subscribes, and a dump of the whole
+// table (taken after subscribing, so nothing falls between the two) goes to `onResync`. Every
+// overrun is logged and counted; none is silent.
+import { log } from "../log/log";
+import {
+	CT_GROUP,
+	type ConntrackEntry,
+	dumpRequest,
+	isConntrackMessage,
+	parseConntrack,
+} from "./conntrack";
+import { errorCode, NLMSG, NetlinkFormatError, parseMessages } from "./message";
+import { NETLINK_NETFILTER, NetlinkSocket } from "./socket";
+
+export type ConntrackGroup = keyof typeof CT_GROUP;
+
+export type ConntrackEventsOptions = {
+	/** Called for each event, in the kernel's order. */
+	onEntry: (entry: ConntrackEntry) => void;
+	/** After an overrun: the whole table, dumped after re-subscribing. */
+	onResync?: (entries: ConntrackEntry[]) => void | Promise<void>;
+	/** Event groups (default NEW and DESTROY). */
+	groups?: ConntrackGroup[];
+	/** Receive buffer in bytes (default 4 MiB: 80,000 events at 55k conn/s were read without loss). */
+	receiveBuffer?: number;
+};
+
+export type ConntrackEventsStats = {
+	events: number;
+	/** Times the kernel dropped events (ENOBUFS), each followed by a resync. */
+	overruns: number;
+	resyncs: number;
+	/** Messages that did not parse (logged, skipped). */
+	malformed: number;
+	receiveBuffer: number;
+	running: boolean;
+};
+
+const DEFAULT_BUFFER = 4 << 20;
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const isOverrun = (e: unknown) => (e as { code?: unknown } | null)?.code === "ENOBUFS";
+
+let nextSeq = 1;
+
+export class ConntrackEvents {
+	private socket: NetlinkSocket | undefined;
+	private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+	private loop: Promise<void> | undefined;
+	private stopping = false;
+	private readonly counts = { events: 0, overruns: 0, resyncs: 0, malformed: 0 };
+
+	constructor(private readonly options: ConntrackEventsOptions) {}
+
+	/** Subscribes and starts delivering events; throws if the socket cannot be opened. */
+	start(): void {
+		if (this.loop) return;
+		this.stopping = false;
+		const first = this.subscribe();
+		this.loop = this.run(first);
+	}
+
+	async stop(): Promise<void> {
+		this.stopping = true;
+		await this.reader?.cancel().catch(() => undefined);
+		await this.loop;
+		this.loop = undefined;
+	}
+
+	stats(): ConntrackEventsStats {
+		return {
+			...this.counts,
+			receiveBuffer: this.socket?.receiveBuffer ?? 0,
+			running: this.loop !== undefined && !this.stopping,
+		};
+	}
+
+	/** Every conntrack entry of the namespace now, IPv4 and IPv6. */
+	async dump(): Promise<ConntrackEntry[]> {
+		const socket = NetlinkSocket.open(NETLINK_NETFILTER);
+		const reader = socket.readable().getReader();
+		const seq = nextSeq++;
+		const entries: ConntrackEntry[] = [];
+		try {
+			socket.send(dumpRequest(seq));
+			for (;;) {
+				const r = await reader.read();
+				if (r.done) throw new Error("conntrack dump: the socket closed before the end of the dump");
+				for (const m of parseMessages(r.value)) {
+					if (m.seq !== seq) continue;
+					if (m.type === NLMSG.DONE) return entries;
+					if (m.type === NLMSG.ERROR) {
+						const errno = errorCode(m);
+						if (errno !== 0) throw new Error(`conntrack dump refused: errno ${errno}`);
+					} else if (isConntrackMessage(m)) entries.push(parseConntrack(m));
+				}
+			}
+		} finally {
+			await reader.cancel().catch(() => undefined);
+			socket.close();
+		}
+	}
+
+	private subscribe(): NetlinkSocket {
+		const groups = (this.options.groups ?? ["NEW", "DESTROY"]).map((g) => CT_GROUP[g]);
+		const socket = NetlinkSocket.open(NETLINK_NETFILTER, {
+			groups,
+			receiveBuffer: this.options.receiveBuffer ?? DEFAULT_BUFFER,
+		});
+		this.socket = socket;
+		return socket;
+	}
+
+	private async run(first: NetlinkSocket): Promise<void> {
+		let socket: NetlinkSocket | undefined = first;
+		while (socket && !this.stopping) {
+			const overrun = await this.follow(socket);
+			socket.close();
+			socket = undefined;
+			if (this.stopping || !overrun) break;
+			socket = await this.resubscribe();
+		}
+		this.socket = undefined;
+	}
+
+	/** Reads events until the stream ends; resolves true when it ended on an overrun. */
+	private async follow(socket: NetlinkSocket): Promise<boolean> {
+		const reader = socket.readable().getReader();
+		this.reader = reader;
+		try {
+			for (;;) {
+				const r = await reader.read();
+				if (r.done) return false;
+				this.deliver(r.value);
+			}
+		} catch (e) {
+			if (this.stopping) return false;
+			if (isOverrun(e)) {
+				this.counts.overruns++;
+				log(
+					"warning",
+					`conntrack events: the kernel dropped events (receive buffer full, overrun #${this.counts.overruns}); resubscribing and resyncing from a dump`,
+				);
+				return true;
+			}
+			log("err", `conntrack events: reading failed: ${message(e)}; resubscribing`);
+			return true;
+		} finally {
+			this.reader = undefined;
+			reader.releaseLock();
+		}
+	}
+
+	/** A fresh subscription, then a dump for what the lost events would have said. */
+	private async resubscribe(): Promise<NetlinkSocket | undefined> {
+		for (let attempt = 1; !this.stopping; attempt++) {
+			try {
+				const socket = this.subscribe();
+				const entries = await this.dump();
+				this.counts.resyncs++;
+				log("notice", `conntrack events: resynced from a dump of ${entries.length} entries`);
+				await Promise.resolve(this.options.onResync?.(entries)).catch((e) =>
+					log("err", `conntrack events: handling the resync failed: ${message(e)}`),
+				);
+				return socket;
+			} catch (e) {
+				this.socket?.close();
+				log("err", `conntrack events: resync attempt ${attempt} failed: ${message(e)}`);
+				await Bun.sleep(Math.min(5000, 100 * attempt));
+			}
+		}
+		return undefined;
+	}
+
+	private deliver(bytes: Uint8Array): void {
+		let messages: ReturnType<typeof parseMessages>;
+		try {
+			messages = parseMessages(bytes);
+		} catch (e) {
+			this.malformed(e);
+			return;
+		}
+		for (const m of messages) {
+			if (!isConntrackMessage(m)) continue;
+			let entry: ConntrackEntry;
+			try {
+				entry = parseConntrack(m);
+			} catch (e) {
+				this.malformed(e);
+				continue;
+			}
+			this.counts.events++;
+			this.options.onEntry(entry);
+		}
+	}
+
+	private malformed(e: unknown): void {
+		this.counts.malformed++;
+		// The first few are worth reading; after that the count says enough.
+		if (this.counts.malformed <= 5 || !(e instanceof NetlinkFormatError))
+			log("err", `conntrack events: skipped a malformed message (#${this.counts.malformed}): ${message(e)}`);
+	}
+}

@@ -1,0 +1,223 @@
+// The data plane: keeps portrig's nft table equal to what the config asks for.
+//
+//   const dp = new DataPlane({ prefix, onRestored });   // prefix: e.g. ["ip","netns","exec",NS]
+//   await dp.apply(config, env);   // one transaction; throws NftError and keeps the old ruleset
+//   await dp.watch();              // restores the table after `nft flush ruleset` / `fw4 flush`
+//   await dp.status(); await dp.remove(); dp.unwatch();
+//
+// The first apply creates the table; later ones send only the difference (diff.ts): elements
+// of the forwards that changed, rules of the chains that changed. Watching: an `nft -j monitor
+// destroy tables` child reports the table's deletion at once (measured in the lab: restored in
+// a few ms; a 1 s poll would take up to 1 s and spawn nft every second), and a 1 s poll of the
+// router's listening sockets keeps the DMZ's router_ports set current.
+import type { Config } from "../config/schema";
+import { Serial } from "../daemon/serial";
+import { log } from "../log/log";
+import { plan, recreate } from "./diff";
+import type { SkippedForward } from "./forwards";
+import { TABLE } from "./layout";
+import { Nft, NftError } from "./nft";
+import { buildRuleset, type Env, type RouterPort, type RulesetSpec } from "./render";
+import { discoverRouterPorts } from "./router-ports";
+
+export type DataPlaneOptions = {
+	/** Command prefix for nft and for reading /proc/net (tests run the router in a namespace). */
+	prefix?: string[];
+	/**
+	 * Called after the table (or some of its sets) had to be created again and so lost the
+	 * elements portrig did not render itself: the trigger manager re-adds its live openings.
+	 */
+	onRestored?: (recreatedSets: string[]) => void | Promise<void>;
+	/** Router-port poll interval in ms (default 1000). */
+	pollMs?: number;
+};
+
+export type DataPlaneStatus = {
+	/** Whether `table inet portrig` exists in the kernel now. */
+	table: boolean;
+	/** Whether a config has been applied (and not removed). */
+	applied: boolean;
+	/** Enabled forwards left out of the ruleset, with the reason. */
+	skipped: SkippedForward[];
+	/** Elements per set/map as last applied. */
+	elements: Record<string, number>;
+	routerPorts: RouterPort[];
+	/** Times the table was restored after it vanished. */
+	restores: number;
+	watching: boolean;
+};
+
+const samePorts = (a: RouterPort[], b: RouterPort[]) => JSON.stringify(a) === JSON.stringify(b);
+
+export class DataPlane {
+	readonly nft: Nft;
+	private readonly serial = new Serial();
+	private applied: RulesetSpec | undefined;
+	private lastConfig: Config | undefined;
+	private lastEnv: Env | undefined;
+	private skipped: SkippedForward[] = [];
+	private routerPorts: RouterPort[] = [];
+	private restores = 0;
+	private monitor: Bun.Subprocess | undefined;
+	private poll: ReturnType<typeof setInterval> | undefined;
+	private watching = false;
+
+	constructor(private readonly options: DataPlaneOptions = {}) {
+		this.nft = new Nft(options.prefix ?? []);
+	}
+
+	/**
+	 * Makes the table match `config` in one transaction. Without `env.routerPorts`, the router's
+	 * listening sockets are discovered (and kept current by watch()). Throws NftError with nft's
+	 * message when nft refuses; the previous ruleset then stays in force.
+	 */
+	apply(config: Config, env: Env): Promise<{ skipped: SkippedForward[] }> {
+		return this.serial.run(async () => {
+			if (!env.routerPorts) this.routerPorts = await discoverRouterPorts(this.options.prefix);
+			const full: Env = env.routerPorts ? env : { ...env, routerPorts: this.routerPorts };
+			const { spec, skipped } = buildRuleset(config, full);
+			await this.transact(spec);
+			this.lastConfig = config;
+			this.lastEnv = env;
+			for (const s of skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
+			this.skipped = skipped;
+			return { skipped };
+		});
+	}
+
+	/** Sends the difference to the applied table, or creates it when there is none. */
+	private async transact(spec: RulesetSpec): Promise<void> {
+		const prev = this.applied;
+		if (!prev) {
+			await this.nft.apply(recreate(spec).batch);
+		} else {
+			const p = plan(prev, spec);
+			try {
+				await this.nft.apply(p.batch);
+			} catch (e) {
+				// The table may have vanished under us (flush ruleset): then create it whole.
+				if (!(e instanceof NftError) || (await this.nft.hasTable(TABLE.family, TABLE.name))) throw e;
+				await this.restoreWith(spec);
+				this.applied = spec;
+				return;
+			}
+			if (p.recreatedSets.length) await this.notifyRestored(p.recreatedSets);
+		}
+		this.applied = spec;
+	}
+
+	private async restoreWith(spec: RulesetSpec): Promise<void> {
+		const r = recreate(spec);
+		await this.nft.apply(r.batch);
+		this.restores++;
+		log("notice", `restored table ${TABLE.family} ${TABLE.name}`);
+		await this.notifyRestored(r.recreatedSets);
+	}
+
+	private async notifyRestored(sets: string[]): Promise<void> {
+		try {
+			await this.options.onRestored?.(sets);
+		} catch (e) {
+			log("err", `after restoring the table: ${e instanceof Error ? e.message : String(e)}`);
+		}
+	}
+
+	/** Re-creates the table if it is missing (no-op when nothing was applied or it exists). */
+	restoreIfMissing(): Promise<boolean> {
+		return this.serial.run(async () => {
+			const spec = this.applied;
+			if (!spec || (await this.nft.hasTable(TABLE.family, TABLE.name))) return false;
+			await this.restoreWith(spec);
+			return true;
+		});
+	}
+
+	/** Starts watching: table deletion (restore at once) and the router's listening sockets. */
+	async watch(): Promise<void> {
+		if (this.watching) return;
+		this.watching = true;
+		this.startMonitor();
+		this.poll = setInterval(() => void this.refreshRouterPorts(), this.options.pollMs ?? 1000);
+		// Events before the monitor subscribed are not reported: check once it had time to.
+		await Bun.sleep(100);
+		await this.restoreIfMissing().catch((e) => log("err", `restore: ${String(e)}`));
+	}
+
+	unwatch(): void {
+		this.watching = false;
+		if (this.poll) clearInterval(this.poll);
+		this.poll = undefined;
+		this.monitor?.kill();
+		this.monitor = undefined;
+	}
+
+	private startMonitor(): void {
+		const proc = Bun.spawn([...this.nft.prefix, "nft", "-j", "monitor", "destroy", "tables"], {
+			stdout: "pipe",
+			stderr: "ignore",
+		});
+		this.monitor = proc;
+		void (async () => {
+			const decoder = new TextDecoder();
+			let buffer = "";
+			for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+				buffer += decoder.decode(chunk, { stream: true });
+				let nl = buffer.indexOf("\n");
+				while (nl >= 0) {
+					const line = buffer.slice(0, nl);
+					buffer = buffer.slice(nl + 1);
+					nl = buffer.indexOf("\n");
+					if (line.includes(`"name": "${TABLE.name}"`) && line.includes(`"family": "${TABLE.family}"`))
+						await this.restoreIfMissing().catch((e) => log("err", `restore: ${String(e)}`));
+				}
+			}
+			await proc.exited;
+			if (!this.watching || this.monitor !== proc) return;
+			// The monitor died: start another and check what it may have missed.
+			log("warning", "nft monitor exited; restarting it");
+			await Bun.sleep(200);
+			if (!this.watching || this.monitor !== proc) return;
+			this.startMonitor();
+			await this.restoreIfMissing().catch((e) => log("err", `restore: ${String(e)}`));
+		})();
+	}
+
+	/** Re-applies the last config when the router's listening sockets changed. */
+	private async refreshRouterPorts(): Promise<void> {
+		const config = this.lastConfig;
+		const env = this.lastEnv;
+		if (!config || !env || env.routerPorts || !this.applied) return;
+		try {
+			const ports = await discoverRouterPorts(this.options.prefix);
+			if (samePorts(ports, this.routerPorts)) return;
+			await this.apply(config, env);
+		} catch (e) {
+			log("err", `updating router ports: ${e instanceof Error ? e.message : String(e)}`);
+		}
+	}
+
+	/** Deletes portrig's table (nothing else). */
+	remove(): Promise<void> {
+		return this.serial.run(async () => {
+			this.applied = undefined;
+			this.lastConfig = undefined;
+			this.lastEnv = undefined;
+			if (await this.nft.hasTable(TABLE.family, TABLE.name))
+				await this.nft.run(["delete", "table", TABLE.family, TABLE.name]);
+		});
+	}
+
+	async status(): Promise<DataPlaneStatus> {
+		const elements: Record<string, number> = {};
+		for (const s of this.applied?.sets ?? []) elements[s.name] = s.elem?.length ?? 0;
+		return {
+			table: await this.nft.hasTable(TABLE.family, TABLE.name),
+			applied: this.applied !== undefined,
+			skipped: this.skipped,
+			elements,
+			routerPorts: this.routerPorts,
+			restores: this.restores,
+			watching: this.watching,
+		};
+	}
+}

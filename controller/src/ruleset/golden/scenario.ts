@@ -1,0 +1,49 @@
+// Golden scenarios: NAME.in.json (config sections in their UCI form, plus the Env) → the
+// batch renderRuleset must produce, NAME.out.json. Shared by the unit test beside render.ts and
+// the lab test that loads every golden batch into a real kernel.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DmzSection, ForwardSection, GlobalsSection, TriggerSection, type Config } from "../../config/schema";
+import type { Env } from "../render";
+
+export const GOLDEN_DIR = import.meta.dir;
+
+/** Config sections in their UCI (encoded) form, as the API and the golden inputs write them. */
+export type RawSections = {
+	globals?: Record<string, unknown>;
+	forwards?: Array<Record<string, unknown> & { id: string }>;
+	triggers?: Array<Record<string, unknown> & { id: string }>;
+	dmz?: Record<string, unknown>;
+};
+
+/** Decodes sections with the config schemas (throws on invalid input: scenarios are valid). */
+export function configFromSections(raw: RawSections): Config {
+	return {
+		globals: GlobalsSection.decode(raw.globals ?? {}),
+		forwards: (raw.forwards ?? []).map(({ id, ...f }) => ({ id, ...ForwardSection.decode(f as never) })),
+		triggers: (raw.triggers ?? []).map(({ id, ...t }) => ({ id, ...TriggerSection.decode(t as never) })),
+		dmz: DmzSection.decode(raw.dmz ?? {}),
+	};
+}
+
+type Raw = RawSections & { about: string; env: Env };
+
+export type Scenario = { name: string; about: string; config: Config; env: Env; expectedFile: string };
+
+export function loadScenario(name: string): Scenario {
+	const raw = JSON.parse(readFileSync(join(GOLDEN_DIR, `${name}.in.json`), "utf8")) as Raw;
+	return {
+		name,
+		about: raw.about,
+		config: configFromSections(raw),
+		env: raw.env,
+		expectedFile: join(GOLDEN_DIR, `${name}.out.json`),
+	};
+}
+
+export function scenarioNames(): string[] {
+	return readdirSync(GOLDEN_DIR)
+		.filter((f) => f.endsWith(".in.json"))
+		.map((f) => f.slice(0, -".in.json".length))
+		.sort();
+}

@@ -1,0 +1,118 @@
+'use strict';
+'require view';
+'require dom';
+'require form';
+'require rpc';
+'require portrig.common as common';
+'require portrig.widgets as widgets';
+
+/*
+ * DMZ: one LAN host that receives what nothing else takes, with a plain warning of what that
+ * exposes. Saved through set_dmz; the daemon applies it at once.
+ */
+
+const callList = common.settled(rpc.declare({ object: 'portrig', method: 'list' }));
+const callSetDmz = common.settled(
+	rpc.declare({ object: 'portrig', method: 'set_dmz', params: common.DMZ_FIELDS }),
+);
+const callHostHints = rpc.declare({ object: 'luci-rpc', method: 'getHostHints', expect: { '': {} } });
+
+const SID = 'dmz';
+
+return view.extend({
+	load() {
+		return Promise.all([callList(), L.resolveDefault(callHostHints(), {})]);
+	},
+
+	render(data) {
+		const list = data[0];
+		const error = common.apiError(list);
+		const config = {};
+		config[SID] = Object.assign({ enabled: '0' }, error ? {} : list?.dmz);
+
+		this.note = E('div', {});
+		const m = new form.JSONMap(config, null, null);
+		const s = m.section(form.NamedSection, SID, SID);
+		this.map = m;
+		this.section = s;
+		let o;
+
+		o = s.option(form.Flag, 'enabled', _('Enabled'));
+
+		o = s.option(form.Value, 'dest_ip', _('DMZ host'), _('The IPv4 address of the host in your network.'));
+		widgets.addHostChoices(o, data[1] ?? {}, false);
+		o.validate = (sid, value) =>
+			String(value ?? '').trim() === ''
+				? common.problemOf(common.dmzProblems(s.formvalue(sid)), 'dest_ip')
+				: common.validateLanIPv4(value);
+
+		o = s.option(
+			form.DynamicList,
+			'exclude_port',
+			_('Excluded ports'),
+			_(
+				'Never sent to the DMZ host: a port or range, optionally after its protocol, e.g. "tcp 22" or "udp 5000-5010". Ports the router itself serves are always excluded.',
+			),
+		);
+		o.placeholder = 'tcp 22';
+		o.validate = (_sid, value) => common.optional(common.validateExcludedPort)(value);
+
+		return m
+			.render()
+			.then((nodes) =>
+				E('div', {}, [
+					E('h2', {}, _('DMZ')),
+					E(
+						'div',
+						{ class: 'cbi-map-descr' },
+						_(
+							'Connections from the internet that no forward or trigger takes go to the DMZ host instead of being dropped. Saved settings take effect at once.',
+						),
+					),
+					error ? widgets.alert('danger', error.message) : '',
+					E('div', { class: 'alert-message warning' }, [
+						E('strong', {}, _('What the DMZ exposes')),
+						E(
+							'p',
+							{},
+							_(
+								'The DMZ host can be reached from the whole internet on every port that no forward or trigger uses and that the router does not serve itself. Anything running on it, such as file shares, remote desktops, web admin pages or devices with default passwords, is open to anyone who finds it. Keep its own firewall on and its software up to date, and prefer forwards for the few ports you really need.',
+							),
+						),
+					]),
+					nodes,
+					this.note,
+				]),
+			);
+	},
+
+	/** Save: validate the form, send it with set_dmz, show errors on the fields they name. */
+	handleSave() {
+		const m = this.map;
+		widgets.clearFieldErrors(m);
+		dom.content(this.note, null);
+		return m
+			.parse()
+			.then(() => {
+				const values = this.section.formvalue(SID);
+				const args = common.sectionArgs(common.DMZ_FIELDS, values, true);
+				return callSetDmz.apply(null, common.argList(common.DMZ_FIELDS, args));
+			})
+			.then((reply) => {
+				const error = common.apiError(reply);
+				if (error)
+					return widgets.showProblems(m, SID, this.note, [
+						{ field: error.field, message: common.fieldMessage(error), whole: error.message },
+					]);
+				dom.content(this.note, widgets.alert('success', _('The DMZ settings are in force.')));
+			})
+			.catch((e) => dom.content(this.note, widgets.alert('danger', e.message ?? String(e))));
+	},
+
+	handleReset() {
+		dom.content(this.note, null);
+		return this.map.reset();
+	},
+
+	handleSaveApply: null,
+});

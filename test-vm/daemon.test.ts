@@ -1,0 +1,200 @@
+// The compiled binary as a process: version, check, the daemon's lifecycle (status, SIGHUP reload
+// refusing a broken file, SIGTERM cleanup, restart after kill -9) and its syslog output.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { ensureBuilt, startDaemon } from "./daemon-harness";
+import { Lab, PORTRIG } from "./lib/lab";
+
+const CONFIG = `config globals 'globals'
+	list wan_device 'eth1'
+	list lan_device 'br-lan'
+
+config forward 'web'
+	option name 'Web'
+	option proto 'tcp'
+	option src_dport '8080'
+	option dest_ip '192.168.1.10'
+	option dest_port '80'
+`;
+
+const BROKEN = `${CONFIG}
+config forward 'broken'
+	option src_dport '99999'
+	option dest_ip '192.168.1.11'
+`;
+
+let lab: Lab;
+const tmp = mkdtempSync(join(tmpdir(), "portrig-daemon-test-"));
+
+beforeAll(async () => {
+	ensureBuilt();
+	lab = await Lab.up();
+}, 120_000);
+
+afterAll(async () => {
+	await lab?.down();
+	rmSync(tmp, { recursive: true, force: true });
+});
+
+function portrig(...args: string[]) {
+	const r = Bun.spawnSync([PORTRIG, ...args], { stdout: "pipe", stderr: "pipe" });
+	return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** The router's portrig table as nft prints it, or null when there is none. */
+async function table(): Promise<string | null> {
+	const r = await lab.exec("router", ["nft", "list", "table", "inet", "portrig"], { check: false });
+	return r.code === 0 ? r.stdout : null;
+}
+
+describe("the binary", () => {
+	test("version prints the package version", () => {
+		const r = portrig("version");
+		expect(r.code).toBe(0);
+		expect(r.stdout.trim()).toBe(`portrig ${pkg.version}`);
+	});
+
+	test("check exits 0 for a valid file and 1 with FILE:LINE messages for a broken one", () => {
+		const good = join(tmp, "good");
+		const bad = join(tmp, "bad");
+		writeFileSync(good, CONFIG);
+		writeFileSync(bad, BROKEN);
+		expect(portrig("check", good).code).toBe(0);
+		const r = portrig("check", bad);
+		expect(r.code).toBe(1);
+		expect(r.stdout + r.stderr).toContain(
+			`${bad}:13: section 'broken' option 'src_dport': port 99999 is out of range`,
+		);
+	});
+
+	test("an unknown daemon flag is a usage error", () => {
+		const r = portrig("daemon", "--colour", "blue");
+		expect(r.code).toBe(2);
+		expect(r.stderr).toContain("usage: portrig daemon");
+	});
+});
+
+describe("the daemon", () => {
+	test("answers `call status` over its control socket", async () => {
+		const d = await startDaemon(lab, CONFIG);
+		try {
+			const r = await d.call("status");
+			expect(r.code).toBe(0);
+			expect(r.reply).toMatchObject({
+				version: pkg.version,
+				config: d.configFile,
+				enabled: true,
+				forwards: 1,
+			});
+		} finally {
+			expect(await d.stop()).toBe(0);
+		}
+	});
+
+	test("SIGHUP with a broken file keeps the old config and ruleset and logs why; a fixed file then loads", async () => {
+		const d = await startDaemon(lab, CONFIG);
+		try {
+			const listed = (await d.call("list")).reply;
+			const ruleset = await table();
+			expect(ruleset).toContain("portrig");
+
+			writeFileSync(d.configFile, BROKEN);
+			d.signal("SIGHUP");
+			await d.waitForLog(/reload refused/);
+			expect(d.log()).toContain(
+				`${d.configFile}:13: section 'broken' option 'src_dport': port 99999 is out of range`,
+			);
+			expect((await d.call("list")).reply).toEqual(listed);
+			expect(await table()).toBe(ruleset);
+
+			writeFileSync(d.configFile, CONFIG.replace("'8080'", "'8081'"));
+			d.signal("SIGHUP");
+			await d.waitForLog(/reloaded/);
+			const after = (await d.call("list")).reply as { forwards: Array<{ src_dport: string }> };
+			expect(after.forwards.map((f) => f.src_dport)).toEqual(["8081"]);
+			expect(await table()).toContain("8081");
+		} finally {
+			await d.stop();
+		}
+	});
+
+	test("SIGTERM exits 0, removes the control socket and the nft table", async () => {
+		const d = await startDaemon(lab, CONFIG);
+		expect(existsSync(d.controlSocket)).toBe(true);
+		expect(await table()).not.toBeNull();
+		const socket = d.controlSocket;
+		d.signal("SIGTERM");
+		expect(await d.exited).toBe(0);
+		expect(existsSync(socket)).toBe(false);
+		expect(await table()).toBeNull();
+		await d.stop();
+	});
+
+	test("an invalid config at start: exit 1, the reason logged, no socket, no table", async () => {
+		const d = await startDaemon(lab, BROKEN, { noWait: true });
+		expect(await d.exited).toBe(1);
+		expect(d.log()).toContain("option 'src_dport': port 99999 is out of range");
+		expect(existsSync(d.controlSocket)).toBe(false);
+		expect(await table()).toBeNull();
+		await d.stop();
+	});
+
+	test("after kill -9 the table and a stale socket stay; a restarted daemon replaces both and serves", async () => {
+		const dir = mkdtempSync(join(tmp, "restart-"));
+		const first = await startDaemon(lab, CONFIG, { dir });
+		first.signal("SIGKILL");
+		await first.exited;
+		expect(existsSync(first.controlSocket)).toBe(true);
+		expect(await table()).toContain("8080");
+		// The same files, as procd respawns the same command line.
+		const second = await startDaemon(lab, CONFIG, { dir });
+		try {
+			expect(second.controlSocket).toBe(first.controlSocket);
+			expect((await second.call("status")).reply).toMatchObject({ forwards: 1 });
+			expect(await table()).toContain("8080");
+		} finally {
+			expect(await second.stop()).toBe(0);
+			await first.stop();
+		}
+		expect(await table()).toBeNull();
+	});
+
+	test("logs to syslog when /dev/log exists", async () => {
+		// A private /dev (overlay over the real one) whose log socket is a socat receiver writing to a file.
+		const received = join(tmp, "syslog");
+		const pidFile = join(tmp, "socat.pid");
+		const upper = join(tmp, "dev-upper");
+		const work = join(tmp, "dev-work");
+		Bun.spawnSync(["mkdir", "-p", upper, work]);
+		const script = [
+			`mount -t overlay overlay -o lowerdir=/dev,upperdir=${upper},workdir=${work} /dev`,
+			`socat -u UNIX-RECV:/dev/log OPEN:${received},creat,append </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}`,
+			"i=0; while [ ! -S /dev/log ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done",
+			'exec "$@"',
+		].join("\n");
+		const d = await startDaemon(lab, CONFIG, {
+			prefix: ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"],
+		});
+		try {
+			const deadline = Date.now() + 10_000;
+			let text = "";
+			while (!/portrig\[\d+\]: started/.test(text) && Date.now() < deadline) {
+				await Bun.sleep(50);
+				text = existsSync(received) ? await Bun.file(received).text() : "";
+			}
+			// RFC 3164 as libc's syslog() frames it: <PRI>TIMESTAMP TAG[PID]: MESSAGE; daemon.notice = 29.
+			expect(text).toMatch(new RegExp(`<29>.{15} portrig\\[${d.pid}\\]: started`));
+		} finally {
+			await d.stop();
+			const socat = Number(
+				await Bun.file(pidFile)
+					.text()
+					.catch(() => "0"),
+			);
+			if (socat > 0) process.kill(socat, "SIGTERM");
+		}
+	});
+});

@@ -1,0 +1,100 @@
+// The DMZ host through the lab router with firewall4's stock ruleset: last resort for new WAN
+// connections, never for a port the router serves, an excluded port, or one a forward claims.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { DataPlane } from "../controller/src/ruleset/dataplane";
+import { configFromSections } from "../controller/src/ruleset/golden/scenario";
+import { ADDR, Lab, type Proto } from "./lib/lab";
+
+const ROUTER = ADDR.router.v4;
+const PROTOS: Proto[] = ["tcp", "udp"];
+
+const config = configFromSections({
+	forwards: [{ id: "web", src_dport: "8080", dest_ip: ADDR.lan1.v4, dest_port: "80" }],
+	dmz: { enabled: "1", dest_ip: ADDR.lan2.v4, exclude_port: ["2323", "tcp 5000-5001"] },
+});
+
+let lab: Lab;
+let dp: DataPlane;
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await Bun.sleep(50);
+	}
+}
+
+beforeAll(async () => {
+	lab = await Lab.up();
+	for (const proto of PROTOS) {
+		await lab.serve("lan1", proto, [80]);
+		await lab.serve("lan2", proto, [80, 4444, 8080, 2323, 5000, 5001, 8022]);
+		// The router's own service, on the WAN-reachable wildcard address.
+		await lab.serve("router", proto, [8022]);
+	}
+	dp = new DataPlane({ prefix: lab.nsExec("router"), pollMs: 200 });
+	await dp.apply(config, { wanDevices: ["eth1"], lanDevices: ["br-lan"] });
+	await dp.watch();
+});
+
+afterAll(async () => {
+	dp?.unwatch();
+	await lab?.down();
+});
+
+for (const proto of PROTOS) {
+	describe(`${proto} DMZ`, () => {
+		test("catches a new WAN connection to a port nobody claimed", async () => {
+			expect(await lab.probe("wan1", proto, ROUTER, 4444)).toEqual({
+				node: "lan2",
+				proto,
+				port: 4444,
+				from: ADDR.wan1.v4,
+			});
+		});
+
+		test("a forward beats the DMZ on its port", async () => {
+			expect(await lab.probe("wan2", proto, ROUTER, 8080)).toMatchObject({ node: "lan1", port: 80 });
+		});
+
+		test("does not take a port the router itself serves", async () => {
+			expect((await dp.status()).routerPorts).toContainEqual({ proto, port: 8022 });
+			// fw4 keeps the router's port closed from WAN; the DMZ host must not answer either.
+			expect(await lab.probe("wan1", proto, ROUTER, 8022)).toBeNull();
+		});
+
+		test("does not take an excluded port", async () => {
+			expect(await lab.probe("wan1", proto, ROUTER, 2323)).toBeNull();
+		});
+
+		test("an exclusion for one protocol leaves the other to the DMZ", async () => {
+			const expected = proto === "tcp" ? null : { node: "lan2", port: 5000 };
+			const answer = await lab.probe("wan1", proto, ROUTER, 5000);
+			if (expected) expect(answer).toMatchObject(expected);
+			else expect(answer).toBeNull();
+		});
+
+		test("does not take LAN clients' connections to the router", async () => {
+			expect(await lab.probe("lan1", proto, ROUTER, 4444)).toBeNull();
+		});
+	});
+}
+
+describe("router ports stay current", () => {
+	test("a service the router starts later is taken out of the DMZ within the poll interval", async () => {
+		expect(await lab.probe("wan1", "tcp", ROUTER, 4444)).toMatchObject({ node: "lan2" });
+		const service = await lab.serve("router", "tcp", [4444]);
+		await waitFor("tcp 4444 in router_ports", async () =>
+			(await dp.status()).routerPorts.some((p) => p.proto === "tcp" && p.port === 4444),
+		);
+		await waitFor(
+			"the DMZ to leave tcp 4444",
+			async () => (await lab.probe("wan1", "tcp", ROUTER, 4444)) === null,
+		);
+		await service.stop();
+		await waitFor(
+			"tcp 4444 back to the DMZ",
+			async () => (await lab.probe("wan1", "tcp", ROUTER, 4444))?.node === "lan2",
+		);
+	});
+});

@@ -1,0 +1,344 @@
+// Lab helpers for end-to-end tests: a virtual router built by `test-vm/lab` (see that script for
+// the topology), real servers and real connections inside its namespaces.
+//
+//   const lab = await Lab.up();               // fresh namespaces with a unique prefix
+//   afterAll(() => lab.down());               // also done at process exit and on SIGINT/SIGTERM
+//   await lab.exec("router", ["nft", "list", "ruleset"]);   // → {code, stdout, stderr}; throws on failure
+//   lab.nsExec("router")                      // ["ip", "netns", "exec", NS]: a command prefix
+//   const s = await lab.serve("lan1", "tcp", [80, 81]);     // answers "lan1 tcp 80 from PEER"; s.stop()
+//   await lab.probe("wan1", "tcp", "203.0.113.1", 8080)     // → Answer {node, proto, port, from} | null
+//   const c = await lab.hold("wan1", "203.0.113.1", 8080);  // long-lived TCP: c.first, c.roundTrip("x"), c.close()
+//   const p = lab.spawn("router", ["sleep", "60"]);         // any long-lived process: p.pid, p.stop()
+//   const d = await lab.startDaemon(configText);            // portrig daemon in the router: d.call(), d.stop()
+//   await lab.reloadFw4();                    // fw4's ruleset again, as `fw4 reload` loads it
+//
+// Every process started here is ended by PID on stop()/down(). Waits are bounded.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const NODES = ["wan1", "wan2", "router", "lan1", "lan2"] as const;
+export type LabNode = (typeof NODES)[number];
+export type Proto = "tcp" | "udp";
+
+/** The lab's addresses (test-vm/lab sets them). */
+export const ADDR = {
+	wan1: { v4: "203.0.113.2", v6: "2001:db8:ffff::2" },
+	wan2: { v4: "203.0.113.3", v6: "2001:db8:ffff::3" },
+	router: { v4: "203.0.113.1", v6: "2001:db8:ffff::1", lan4: "192.168.1.1", lan6: "2001:db8:1::1" },
+	lan1: { v4: "192.168.1.10", v6: "2001:db8:1::10" },
+	lan2: { v4: "192.168.1.11", v6: "2001:db8:1::11" },
+} as const;
+
+export const REPO = join(import.meta.dir, "..", "..");
+const LAB_SCRIPT = join(REPO, "test-vm", "lab");
+const BUN = join(REPO, "node_modules", ".bin", "bun");
+export const PORTRIG = join(REPO, "dist", "portrig");
+
+export type ExecResult = { code: number; stdout: string; stderr: string };
+export class LabCommandError extends Error {
+	constructor(
+		readonly argv: string[],
+		readonly result: ExecResult,
+	) {
+		super(`${argv.join(" ")} exited ${result.code}: ${result.stderr.trim() || result.stdout.trim()}`);
+	}
+}
+
+/** Who answered a probe: the identity line of a responder, parsed. */
+export type Answer = { node: string; proto: Proto; port: number; from: string };
+
+export type Proc = { pid: number; exited: Promise<number>; stop(): Promise<void> };
+
+const live = new Set<Lab>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+	if (hooksInstalled) return;
+	hooksInstalled = true;
+	process.on("exit", () => {
+		for (const lab of live) lab.downSync();
+	});
+	for (const signal of ["SIGINT", "SIGTERM"] as const)
+		process.once(signal, () => {
+			for (const lab of live) lab.downSync();
+			process.exit(130);
+		});
+}
+
+async function run(argv: string[], env?: Record<string, string>, input?: string): Promise<ExecResult> {
+	const proc = Bun.spawn(argv, {
+		stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
+		stdout: "pipe",
+		stderr: "pipe",
+		env: { ...process.env, ...env },
+	});
+	const [stdout, stderr, code] = await Promise.all([
+		new Response(proc.stdout).text(),
+		new Response(proc.stderr).text(),
+		proc.exited,
+	]);
+	return { code, stdout, stderr };
+}
+
+/** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. */
+async function stopProcess(
+	proc: { pid: number; exited: Promise<number>; kill(s?: number): void },
+	graceMs = 3000,
+) {
+	proc.kill(15);
+	const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+	if (!done) {
+		proc.kill(9);
+		await proc.exited;
+	}
+}
+
+/** Reads a byte stream line by line; `next(ms)` gives the next line or null after ms. */
+export class LineReader {
+	private buffer = "";
+	private readonly reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> };
+	private readonly decoder = new TextDecoder();
+	private pending: Promise<{ done: boolean; value?: Uint8Array }> | undefined;
+
+	constructor(stream: ReadableStream<Uint8Array>) {
+		this.reader = stream.getReader();
+	}
+
+	async next(ms: number): Promise<string | null> {
+		const deadline = Date.now() + ms;
+		for (;;) {
+			const nl = this.buffer.indexOf("\n");
+			if (nl >= 0) {
+				const line = this.buffer.slice(0, nl);
+				this.buffer = this.buffer.slice(nl + 1);
+				return line;
+			}
+			const left = deadline - Date.now();
+			if (left <= 0) return null;
+			this.pending ??= this.reader.read();
+			const r = await Promise.race([this.pending, Bun.sleep(left).then(() => undefined)]);
+			if (r === undefined) return null;
+			this.pending = undefined;
+			if (r.done) return null;
+			this.buffer += this.decoder.decode(r.value, { stream: true });
+		}
+	}
+}
+
+/** A long-lived TCP connection from a node, through a responder that echoes. */
+export type HeldConnection = {
+	/** The responder's identity line, read when the connection opened. */
+	first: Answer;
+	/** Sends one line; resolves to the echoed line, or null if nothing came back within `ms`. */
+	roundTrip(text: string, ms?: number): Promise<string | null>;
+	close(): Promise<void>;
+};
+
+export type Daemon = Proc & {
+	configFile: string;
+	controlSocket: string;
+	/** `portrig call METHOD JSON` against this daemon: exit code and the parsed JSON reply. */
+	call(method: string, args?: Record<string, unknown>): Promise<{ code: number; reply: unknown }>;
+};
+
+export function parseAnswer(line: string): Answer | null {
+	const m = /^(\S+) (tcp|udp) (\d+) from (\S+)$/.exec(line.trim());
+	if (!m) return null;
+	return { node: m[1] as string, proto: m[2] as Proto, port: Number(m[3]), from: m[4] as string };
+}
+
+export class Lab {
+	private readonly procs = new Set<Proc>();
+	private readonly tmp: string;
+	private isUp = true;
+
+	private constructor(readonly prefix: string) {
+		this.tmp = mkdtempSync(join(tmpdir(), `${prefix}-`));
+	}
+
+	/** Builds a fresh lab (namespaces "<prefix>-<node>", fw4's ruleset in the router). */
+	static async up(): Promise<Lab> {
+		installExitHooks();
+		const prefix = `t${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+		const r = await run([LAB_SCRIPT, "up"], { LAB_PREFIX: prefix });
+		if (r.code !== 0) throw new LabCommandError([LAB_SCRIPT, "up"], r);
+		const lab = new Lab(prefix);
+		live.add(lab);
+		return lab;
+	}
+
+	ns(node: LabNode): string {
+		return `${this.prefix}-${node}`;
+	}
+
+	/** Command prefix that runs a command in `node` (also for DataPlane's nft runner). */
+	nsExec(node: LabNode): string[] {
+		return ["ip", "netns", "exec", this.ns(node)];
+	}
+
+	/** Runs argv in `node` (the repo's dist/ leads PATH); throws LabCommandError unless `check` is false. */
+	async exec(
+		node: LabNode,
+		argv: string[],
+		opts: { check?: boolean; input?: string } = {},
+	): Promise<ExecResult> {
+		const full = [...this.nsExec(node), "env", `PATH=${join(REPO, "dist")}:${process.env.PATH}`, ...argv];
+		const r = await run(full, undefined, opts.input);
+		if (r.code !== 0 && opts.check !== false) throw new LabCommandError(full, r);
+		return r;
+	}
+
+	/** Starts a long-lived process in `node`; its output goes to this process's stderr. */
+	spawn(
+		node: LabNode,
+		argv: string[],
+		opts: { stdout?: "pipe" | "inherit" } = {},
+	): Proc & { proc: Bun.Subprocess } {
+		const proc = Bun.spawn([...this.nsExec(node), "env", `LAB_NODE=${node}`, ...argv], {
+			stdin: "pipe",
+			stdout: opts.stdout ?? "inherit",
+			stderr: "inherit",
+		});
+		const handle = {
+			proc,
+			pid: proc.pid,
+			exited: proc.exited,
+			stop: async () => {
+				this.procs.delete(handle);
+				await stopProcess(proc);
+			},
+		};
+		this.procs.add(handle);
+		return handle;
+	}
+
+	/** Servers on `ports` in `node` answering "NODE PROTO PORT from PEER"; resolves once all listen. */
+	async serve(node: LabNode, proto: Proto, ports: number | number[]): Promise<Proc> {
+		const list = Array.isArray(ports) ? ports : [ports];
+		const p = this.spawn(
+			node,
+			[BUN, join(import.meta.dir, "responder.ts"), node, proto, ...list.map(String)],
+			{ stdout: "pipe" },
+		);
+		const stdout = p.proc.stdout as ReadableStream<Uint8Array>;
+		const line = await new LineReader(stdout).next(10_000);
+		if (line !== "ready") {
+			await p.stop();
+			throw new Error(`responder in ${node} on ${proto} ${list.join(",")} did not start (${line})`);
+		}
+		return p;
+	}
+
+	/**
+	 * Connects from `from` to address:port (TCP) or sends a datagram (UDP); resolves to who
+	 * answered, or null when nothing did within `timeoutMs` (refused, dropped, unreachable).
+	 */
+	async probe(
+		from: LabNode,
+		proto: Proto,
+		address: string,
+		port: number,
+		timeoutMs = 1500,
+	): Promise<Answer | null> {
+		const r = await this.exec(
+			from,
+			[BUN, join(import.meta.dir, "prober.ts"), proto, address, String(port), String(timeoutMs)],
+			{ check: false },
+		);
+		return r.code === 0 ? parseAnswer(r.stdout) : null;
+	}
+
+	/** Opens a TCP connection from `from` that stays open until close(); the server must echo (serve()). */
+	async hold(from: LabNode, address: string, port: number, timeoutMs = 3000): Promise<HeldConnection> {
+		const target = address.includes(":") ? `TCP6:[${address}]:${port}` : `TCP4:${address}:${port}`;
+		const p = this.spawn(from, ["socat", "-", `${target},connect-timeout=${timeoutMs / 1000}`], {
+			stdout: "pipe",
+		});
+		const lines = new LineReader(p.proc.stdout as ReadableStream<Uint8Array>);
+		const first = parseAnswer((await lines.next(timeoutMs)) ?? "");
+		if (!first) {
+			await p.stop();
+			throw new Error(`no connection from ${from} to ${address}:${port}`);
+		}
+		const stdin = p.proc.stdin as import("bun").FileSink;
+		return {
+			first,
+			roundTrip: async (text, ms = 3000) => {
+				stdin.write(`${text}\n`);
+				await stdin.flush();
+				return lines.next(ms);
+			},
+			close: () => p.stop(),
+		};
+	}
+
+	/**
+	 * Writes `configText` to a file and runs `portrig daemon` in the router with it and its own
+	 * control socket; resolves once the socket answers `status` (bounded).
+	 */
+	async startDaemon(configText: string, timeoutMs = 10_000): Promise<Daemon> {
+		const configFile = join(this.tmp, "portrig.conf");
+		const controlSocket = join(this.tmp, "portrig.sock");
+		writeFileSync(configFile, configText);
+		const p = this.spawn("router", [
+			PORTRIG,
+			"daemon",
+			"--config",
+			configFile,
+			"--control-socket",
+			controlSocket,
+			"--ubus-socket",
+			join(this.tmp, "no-ubus.sock"),
+		]);
+		const call = async (method: string, args: Record<string, unknown> = {}) => {
+			const r = await run([PORTRIG, "call", method, JSON.stringify(args), "--control-socket", controlSocket]);
+			const text = r.code === 0 ? r.stdout : r.stderr;
+			let reply: unknown = text;
+			try {
+				reply = JSON.parse(text);
+			} catch {}
+			return { code: r.code, reply };
+		};
+		const deadline = Date.now() + timeoutMs;
+		let exited = false;
+		p.exited.then(() => {
+			exited = true;
+		});
+		while ((await call("status")).code !== 0) {
+			if (exited || Date.now() > deadline) {
+				await p.stop();
+				throw new Error(`portrig daemon did not answer on ${controlSocket} within ${timeoutMs} ms`);
+			}
+			await Bun.sleep(50);
+		}
+		return { ...p, configFile, controlSocket, call };
+	}
+
+	/** Loads fw4's ruleset in the router again (with portrig's include), as `fw4 reload` does. */
+	async reloadFw4(): Promise<void> {
+		const r = await run([LAB_SCRIPT, "fw4"], { LAB_PREFIX: this.prefix });
+		if (r.code !== 0) throw new LabCommandError([LAB_SCRIPT, "fw4"], r);
+	}
+
+	/** Stops every process started here, then removes the namespaces. Idempotent. */
+	async down(): Promise<void> {
+		if (!this.isUp) return;
+		await Promise.all([...this.procs].map((p) => p.stop()));
+		this.downSync();
+	}
+
+	/** The synchronous teardown used at process exit. */
+	downSync(): void {
+		if (!this.isUp) return;
+		this.isUp = false;
+		live.delete(this);
+		for (const p of this.procs)
+			try {
+				process.kill(p.pid, 9);
+			} catch {}
+		this.procs.clear();
+		Bun.spawnSync([LAB_SCRIPT, "down"], { env: { ...process.env, LAB_PREFIX: this.prefix } });
+		rmSync(this.tmp, { recursive: true, force: true });
+	}
+}
