@@ -34,3 +34,5 @@ while (Date.now() < deadline) {
 	await Bun.sleep(2);
 }
 process.exit(1);
+
+export {};

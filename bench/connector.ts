@@ -53,3 +53,5 @@ async function worker(): Promise<void> {
 const start = performance.now();
 await Promise.all(Array.from({ length: concurrency }, worker));
 console.log(JSON.stringify({ connections, failures, ms: Math.round(performance.now() - start) }));
+
+export {};

@@ -162,6 +162,22 @@ describe("the daemon", () => {
 		expect(await table()).toBeNull();
 	});
 
+	test("a second daemon on a live control socket exits 1 and leaves the first one's table alone", async () => {
+		const dir = mkdtempSync(join(tmp, "second-"));
+		const first = await startDaemon(lab, CONFIG, { dir });
+		try {
+			const ruleset = await table();
+			// Another config: had the second daemon applied it, the table would show 9999.
+			const second = await startDaemon(lab, CONFIG.replace("'8080'", "'9999'"), { dir, noWait: true });
+			expect(await second.exited).toBe(1);
+			expect(second.log()).toContain(`another daemon is listening on ${first.controlSocket}`);
+			expect(await table()).toBe(ruleset);
+			expect((await first.call("status")).code).toBe(0);
+		} finally {
+			expect(await first.stop()).toBe(0);
+		}
+	});
+
 	test("logs to syslog when /dev/log exists", async () => {
 		// A private /dev (overlay over the real one) whose log socket is a socat receiver writing to a file.
 		const received = join(tmp, "syslog");

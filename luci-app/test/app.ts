@@ -35,7 +35,7 @@ export interface Common {
 	statusText(status: number): string;
 	formatProtocols(value: unknown): string;
 	forwardTitle(forward: Entry): string;
-	formatPorts(value: unknown): string;
+	formatList(value: unknown): string;
 	formatEndpoint(host: unknown, ports: unknown): string;
 	formatSeconds(value: unknown): string;
 	hostChoices(hints: unknown, withIPv6: boolean): { address: string; label: string }[];

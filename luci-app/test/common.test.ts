@@ -203,9 +203,9 @@ describe("display", () => {
 	test("protocols, ports and endpoints read as people write them", () => {
 		expect(common.formatProtocols("tcp udp")).toBe("TCP+UDP");
 		expect(common.formatProtocols("udp")).toBe("UDP");
-		expect(common.formatPorts(["113", "59000-59010"])).toBe("113, 59000-59010");
-		expect(common.formatPorts("80")).toBe("80");
-		expect(common.formatPorts(undefined)).toBe("");
+		expect(common.formatList(["113", "59000-59010"])).toBe("113, 59000-59010");
+		expect(common.formatList("80")).toBe("80");
+		expect(common.formatList(undefined)).toBe("");
 		expect(common.formatEndpoint("192.168.1.10", "8080")).toBe("192.168.1.10:8080");
 		expect(common.formatEndpoint("2001:db8:1::10", ["80"])).toBe("[2001:db8:1::10]:80");
 		expect(common.formatEndpoint("192.168.1.10", undefined)).toBe("192.168.1.10");

@@ -1,16 +1,17 @@
 // The views as LuCI loads them: every file parses, names only modules that exist, yields a class,
 // and every ubus method it declares exists in the daemon's API method table with the argument
 // names it sends, and is granted by the app's rpcd ACL at the level the API asks for.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { METHODS, methodSignatures } from "../../controller/src/api/methods";
 import { DmzSection, ForwardSection, TriggerSection } from "../../controller/src/config/schema";
-import { untranslated } from "./app";
+import { loadCommon, untranslated } from "./app";
 import { ACL_FILE, Acl } from "./json-shapes";
 import {
 	appModuleFile,
+	installFormat,
 	LUCI_BUILTIN_MODULES,
 	LUCI_FILE_MODULES,
 	loadModule,
@@ -192,5 +193,60 @@ describe("names the app uses on other modules exist there", () => {
 		};
 		visit(source);
 		expect(unknown).toEqual([]);
+	});
+});
+
+describe("what the pages send passes the API's argument schemas, with the session LuCI adds", () => {
+	afterAll(installFormat());
+	const common = loadCommon();
+	const session = { ubus_rpc_session: "0123456789abcdef0123456789abcdef" };
+	const forwardForm = {
+		name: "Web",
+		enabled: "1",
+		proto: "tcp",
+		src_dport: "8080",
+		dest_ip: "192.168.1.10",
+		dest_port: "",
+		src_ip: [],
+		reflection: "1",
+	};
+	const triggerForm = {
+		name: "IRC DCC",
+		enabled: "1",
+		proto: "tcp",
+		trigger_port: "6660-6669",
+		open_proto: "tcp",
+		open_port: ["113", "59000-59010"],
+		timeout: "",
+		src_ip: ["192.168.1.10"],
+		remote_only: "0",
+	};
+	const calls: [string, Record<string, unknown>][] = [
+		["status", {}],
+		["list", {}],
+		["openings", {}],
+		["add_forward", common.sectionArgs(common.FORWARD_FIELDS, forwardForm, false)],
+		["update_forward", { id: "cfg0a1b2c", ...common.sectionArgs(common.FORWARD_FIELDS, forwardForm, true) }],
+		["update_forward", { id: "cfg0a1b2c", enabled: "0" }],
+		["delete_forward", { id: "cfg0a1b2c" }],
+		["add_trigger", common.sectionArgs(common.TRIGGER_FIELDS, triggerForm, false)],
+		["update_trigger", { id: "irc", ...common.sectionArgs(common.TRIGGER_FIELDS, triggerForm, true) }],
+		["delete_trigger", { id: "irc" }],
+		[
+			"set_dmz",
+			common.sectionArgs(
+				common.DMZ_FIELDS,
+				{ enabled: "1", dest_ip: "192.168.1.50", exclude_port: ["tcp 22"] },
+				true,
+			),
+		],
+		["set_dmz", common.sectionArgs(common.DMZ_FIELDS, { enabled: "0", dest_ip: "", exclude_port: [] }, true)],
+		["close_opening", { trigger: "irc", host: "192.168.1.10" }],
+	];
+
+	test.each(calls)("%s %o", (method, args) => {
+		const schema = METHODS[method as keyof typeof METHODS].args;
+		const parsed = schema.safeParse({ ...args, ...session });
+		expect(parsed.error?.issues ?? []).toEqual([]);
 	});
 });

@@ -203,6 +203,14 @@ describe("ConfigStore", () => {
 		);
 		expect(store.config?.forwards).toHaveLength(3);
 		expect(store.setDmz({ enabled: false })).toMatchObject({ ok: false, reason: "invalid" });
+		writeFileSync(file, "config forward 'x'\n\toption name 'unterminated\n");
+		await store.reload();
+		expect(store.addSection("forward", { src_dport: 1, dest_ip: "192.168.1.2" })).toMatchObject({
+			ok: false,
+			problems: [
+				{ line: 2, message: "unterminated ' quote: the value opened on line 2 runs to the end of the file" },
+			],
+		});
 		writeFileSync(file, FIXTURE);
 		expect((await store.reload()).config).toBeDefined();
 		expect(store.setDmz({ enabled: false })).toMatchObject({ ok: true });

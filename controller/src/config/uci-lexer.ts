@@ -33,7 +33,7 @@ export type Keyword = "package" | "config" | "option" | "list";
 export type Statement = { keyword: Keyword; args: Arg[]; start: number; line: number };
 
 /** A run of whole lines [start, end) of the text and the statements read from it. */
-export type Chunk = { start: number; end: number; line: number; statements: Statement[] };
+export type Chunk = { start: number; end: number; statements: Statement[] };
 
 const NUL = "\0";
 const KEYWORDS: Record<string, Keyword> = {
@@ -175,8 +175,8 @@ class LineReader {
 		}
 	}
 
-	/** One argument, unquoted and quoted parts run together (parse_str). */
-	str(target: { at: number }): void {
+	/** One argument, unquoted and quoted parts run together (parse_str); returns where it ends. */
+	str(target: { at: number }): number {
 		let next = true;
 		do {
 			const c = this.cur;
@@ -200,9 +200,8 @@ class LineReader {
 		const end = this.offset(this.pos);
 		if (this.cur !== NUL && next) this.pos++;
 		this.buf[target.at] = NUL;
-		this.lastEnd = end;
+		return end;
 	}
-	lastEnd = 0;
 
 	/** The next argument (next_arg); "" when there is none. */
 	arg(required: string | undefined): Arg {
@@ -213,10 +212,7 @@ class LineReader {
 		if (this.cur === ";") {
 			this.cur = NUL;
 			this.pos++;
-		} else {
-			this.str({ at: val });
-			end = this.lastEnd;
-		}
+		} else end = this.str({ at: val });
 		const value = this.stringAt(val);
 		if (!value && required) this.fail(required);
 		return { value, start, end: value || end > start ? end : start };
@@ -250,7 +246,7 @@ export function lexUci(text: string): Chunk[] {
 		r.getln(0);
 		const statements = r.buf.length ? readLine(r, () => inSection) : [];
 		for (const s of statements) if (s.keyword === "config") inSection = true;
-		chunks.push({ start: offset, end: r.next, line: lines.lineOf(offset), statements });
+		chunks.push({ start: offset, end: r.next, statements });
 		offset = r.next;
 	}
 	return chunks;

@@ -152,11 +152,6 @@ export class UciDocument {
 		return this.byId.get(id);
 	}
 
-	/** Line number (1-based) of a text offset. */
-	lineOf(offset: number): number {
-		return this.lines.lineOf(offset);
-	}
-
 	// ---- edits -------------------------------------------------------------------------------
 
 	/** Sets a single-value option; null or "" removes it (libuci ignores empty options). */

@@ -17,13 +17,7 @@ import { DataPlane } from "../ruleset/dataplane";
 import { UbusStatus } from "../ubus/status";
 import { Serial } from "./serial";
 
-export type DaemonOptions = {
-	configFile: string;
-	controlSocket: string;
-	ubusSocket: string;
-	/** Delete `table inet portrig` on stop (default): nothing stays open once the daemon is gone. */
-	removeTableOnStop?: boolean;
-};
+export type DaemonOptions = { configFile: string; controlSocket: string; ubusSocket: string };
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -54,16 +48,20 @@ export class Daemon implements Core {
 		});
 	}
 
-	/** Loads the config (an invalid one stops the start), applies it, then opens the transports. */
+	/**
+	 * Loads the config (an invalid one stops the start), claims the control socket (refused when
+	 * another daemon holds it: then nothing of its table is touched), applies the config, then
+	 * follows the table, netifd and ubus.
+	 */
 	async start(): Promise<void> {
 		const store = await ConfigStore.open(this.options.configFile);
 		this.logProblems(store.problems);
 		const config = store.config;
 		if (!config) throw invalidConfig(this.options.configFile, store.problems, "");
 		this.store = store;
-		await this.apply(config);
-		await this.dataplane.watch();
 		await this.control.start();
+		await this.serial.run(() => this.apply(config));
+		await this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
 		log(
@@ -72,16 +70,18 @@ export class Daemon implements Core {
 		);
 	}
 
-	/** Stops the transports and removes the socket, then (by default) portrig's nft table. */
+	/**
+	 * Stops the transports (the socket file goes), then deletes portrig's nft table so nothing
+	 * stays open without the daemon. (A crash leaves the table; the next start takes it over.)
+	 */
 	async stop(): Promise<void> {
 		await this.serial.run(async () => {
 			this.netifd.stop();
 			this.ubus.stop();
 			await this.control.stop();
 			this.dataplane.unwatch();
-			if (this.options.removeTableOnStop !== false && this.applied) {
+			if (this.applied)
 				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
-			}
 			this.applied = undefined;
 		});
 		log("notice", "stopped");

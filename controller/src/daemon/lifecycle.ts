@@ -1,4 +1,5 @@
-// The daemon's life as a process: start, then serve until SIGTERM/SIGINT; SIGHUP reloads.
+// The daemon's life as a process: start, serve until SIGTERM/SIGINT, reload on SIGHUP. Signals
+// are handled from the first instant: a stop during the start waits for it, then cleans up.
 import { log, openLog } from "../log/log";
 import { Daemon, type DaemonOptions } from "./daemon";
 import { handleSignals } from "./signals";
@@ -6,33 +7,50 @@ import { handleSignals } from "./signals";
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Runs portrigd until a stop signal; resolves to the process exit status. */
-export async function runDaemon(options: DaemonOptions): Promise<number> {
+export function runDaemon(options: DaemonOptions): Promise<number> {
 	openLog("portrig");
 	const daemon = new Daemon(options);
-	try {
-		await daemon.start();
-	} catch (e) {
-		log("err", `cannot start: ${message(e)}`);
-		await daemon.stop().catch((e2) => log("err", `cleanup after a failed start: ${message(e2)}`));
-		return 1;
-	}
 	return new Promise((resolve) => {
+		let stopping = false;
+		const starting = daemon.start();
+		const finish = (code: number) => {
+			daemon.stop().then(
+				() => {
+					dispose();
+					resolve(code);
+				},
+				(e) => {
+					log("err", `stop: ${message(e)}`);
+					dispose();
+					resolve(1);
+				},
+			);
+		};
 		const dispose = handleSignals({
 			reload: () => {
+				if (stopping) return;
 				log("notice", "SIGHUP: reloading the config");
-				daemon.reload().catch((e) => log("err", `reload refused: ${message(e)}`));
+				starting
+					.then(() => daemon.reload())
+					.catch((e) => {
+						if (!stopping) log("err", `reload refused: ${message(e)}`);
+					});
 			},
 			stop: (signal) => {
-				dispose();
+				if (stopping) return;
+				stopping = true;
 				log("notice", `${signal}: stopping`);
-				daemon.stop().then(
-					() => resolve(0),
-					(e) => {
-						log("err", `stop: ${message(e)}`);
-						resolve(1);
-					},
+				starting.then(
+					() => finish(0),
+					() => finish(0),
 				);
 			},
+		});
+		starting.catch((e) => {
+			if (stopping) return;
+			stopping = true;
+			log("err", `cannot start: ${message(e)}`);
+			finish(1);
 		});
 	});
 }

@@ -1,5 +1,5 @@
 // Keeps the WAN/LAN device sets current. With ubus: reads fw4's zones and netifd's interface
-// dump when ubus comes up, and again after every `network.interface` event (ifup/ifdown: a
+// dump when ubus comes up or netifd's object appears, and again after every `network.interface` event (ifup/ifdown: a
 // PPPoE reconnect brings a new pppoe-wan and address) and every `interface.update`
 // notification of netifd's object (an address change without going down). The daemon gets the
 // new sets only when they differ, and updates the ruleset's device sets in place — no reload.
@@ -14,6 +14,7 @@ import { firewallZones, type Zone } from "./zones";
 
 export const NETIFD_OBJECT = "network.interface";
 export const FIREWALL_CONFIG = "/etc/config/firewall";
+const OBJECT_ADDED = "ubus.object.add";
 
 export type NetifdWatcherOptions = {
 	/** absent: no ubus, globals only */
@@ -55,6 +56,10 @@ export class NetifdWatcher {
 				// keep the last known devices: the ruleset stays as it is while ubusd is away
 			}),
 			client.listen(NETIFD_OBJECT, () => this.soon()),
+			// netifd (re)starting: its object appears after ours
+			client.listen(OBJECT_ADDED, (_event, data) => {
+				if (data.path === NETIFD_OBJECT) this.soon(0);
+			}),
 			client.subscribe(NETIFD_OBJECT, (type) => {
 				if (type === "interface.update" || type === "interface.down") this.soon();
 			}),

@@ -61,6 +61,7 @@ export class DataPlane {
 	private monitor: Bun.Subprocess | undefined;
 	private poll: ReturnType<typeof setInterval> | undefined;
 	private watching = false;
+	private refreshing: Promise<void> | undefined;
 
 	constructor(private readonly options: DataPlaneOptions = {}) {
 		this.nft = new Nft(options.prefix ?? []);
@@ -72,17 +73,20 @@ export class DataPlane {
 	 * message when nft refuses; the previous ruleset then stays in force.
 	 */
 	apply(config: Config, env: Env): Promise<{ skipped: SkippedForward[] }> {
-		return this.serial.run(async () => {
-			if (!env.routerPorts) this.routerPorts = await discoverRouterPorts(this.options.prefix);
-			const full: Env = env.routerPorts ? env : { ...env, routerPorts: this.routerPorts };
-			const { spec, skipped } = buildRuleset(config, full);
-			await this.transact(spec);
-			this.lastConfig = config;
-			this.lastEnv = env;
-			for (const s of skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
-			this.skipped = skipped;
-			return { skipped };
-		});
+		return this.serial.run(() => this.applyNow(config, env));
+	}
+
+	/** apply() inside the queue, so a router-port refresh never re-applies an older config. */
+	private async applyNow(config: Config, env: Env): Promise<{ skipped: SkippedForward[] }> {
+		const routerPorts = env.routerPorts ?? (await discoverRouterPorts(this.options.prefix));
+		const { spec, skipped } = buildRuleset(config, { ...env, routerPorts });
+		await this.transact(spec);
+		if (!env.routerPorts) this.routerPorts = routerPorts;
+		this.lastConfig = config;
+		this.lastEnv = env;
+		for (const s of skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
+		this.skipped = skipped;
+		return { skipped };
 	}
 
 	/** Sends the difference to the applied table, or creates it when there is none. */
@@ -183,17 +187,23 @@ export class DataPlane {
 	}
 
 	/** Re-applies the last config when the router's listening sockets changed. */
-	private async refreshRouterPorts(): Promise<void> {
-		const config = this.lastConfig;
-		const env = this.lastEnv;
-		if (!config || !env || env.routerPorts || !this.applied) return;
-		try {
-			const ports = await discoverRouterPorts(this.options.prefix);
-			if (samePorts(ports, this.routerPorts)) return;
-			await this.apply(config, env);
-		} catch (e) {
-			log("err", `updating router ports: ${e instanceof Error ? e.message : String(e)}`);
-		}
+	private refreshRouterPorts(): Promise<void> {
+		// One refresh queued at a time, however long an apply takes.
+		if (this.refreshing) return this.refreshing;
+		this.refreshing = this.serial.run(async () => {
+			const config = this.lastConfig;
+			const env = this.lastEnv;
+			if (!config || !env || env.routerPorts || !this.applied) return;
+			try {
+				const ports = await discoverRouterPorts(this.options.prefix);
+				if (!samePorts(ports, this.routerPorts)) await this.applyNow(config, env);
+			} catch (e) {
+				log("err", `updating router ports: ${e instanceof Error ? e.message : String(e)}`);
+			} finally {
+				this.refreshing = undefined;
+			}
+		});
+		return this.refreshing;
 	}
 
 	/** Deletes portrig's table (nothing else). */

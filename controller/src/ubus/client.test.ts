@@ -9,6 +9,7 @@ import { type Logger, UbusClient } from "./client";
 import { decodeMessage } from "./message";
 import type { PlainTable } from "./plain";
 import { UbusStatus, UbusStatusError } from "./status";
+import { FakeUbusd } from "./testing/fake-ubusd";
 import { type CapturedFrame, capturedFrames } from "./testing/fixtures";
 import { type Exchange, ReplayUbusd, type Step } from "./testing/replay-ubusd";
 
@@ -298,5 +299,28 @@ describe("ubus client against replayed ubusd traffic", () => {
 		expect(client.connected).toBe(true);
 		expectSameBytes(await ubusd.exchanges(0));
 		expect(lines.filter((l) => l.includes("no ubusd")).length).toBe(1);
+	});
+
+	test("removing a listener removes its object from ubusd, and its events stop", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "portrig-ubus-"));
+		cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+		const ubusd = new FakeUbusd(join(dir, "ubus.sock"));
+		ubusd.start();
+		cleanups.push(() => ubusd.stop());
+		const client = new UbusClient({ socket: join(dir, "ubus.sock"), log: () => {} });
+		cleanups.push(() => client.stop());
+		const events: string[] = [];
+		const stop = client.listen("portrig.*", (event) => events.push(event));
+		const up = upOnce(client);
+		client.start();
+		await up;
+		ubusd.event("portrig.one", {});
+		const deadline = Date.now() + 5000;
+		while (events.length === 0 && Date.now() < deadline) await Bun.sleep(10);
+		await stop();
+		ubusd.event("portrig.two", {});
+		await Bun.sleep(50);
+		expect(events).toEqual(["portrig.one"]);
+		expect(ubusd.received.map((m) => m.type)).toEqual(["ADD_OBJECT", "INVOKE", "STATUS", "REMOVE_OBJECT"]);
 	});
 });

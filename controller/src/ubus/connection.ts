@@ -78,7 +78,10 @@ export class Connection {
 	private received(events: FrameEvent[]): void {
 		for (const event of events) {
 			if (this.state === "closed") return;
-			if (event.kind === "broken") return this.fail(`stream from ubusd broke: ${event.error.message}`);
+			if (event.kind === "broken") {
+				this.fail(`stream from ubusd broke: ${event.error.message}`);
+				return;
+			}
 			const incoming: Incoming = event.kind === "frame" ? decodeMessage(event.frame) : event;
 			if (this.state === "open") {
 				this.handlers.message(incoming);
@@ -96,7 +99,10 @@ export class Connection {
 		while (this.state === "open" && this.queue.length > 0) {
 			const next = this.queue[0] as Uint8Array;
 			const written = this.socket?.write(next) ?? -1;
-			if (written < 0) return this.fail("write to ubusd failed");
+			if (written < 0) {
+				this.fail("write to ubusd failed");
+				return;
+			}
 			if (written < next.length) {
 				this.queue[0] = next.subarray(written);
 				return; // the rest goes out on drain

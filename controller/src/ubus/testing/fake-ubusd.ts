@@ -96,12 +96,16 @@ export class FakeUbusd {
 		switch (m.type) {
 			case "ADD_OBJECT":
 				data({ objid: this.nextId++ });
-				return status(0);
+				status(0);
+				return;
 			case "LOOKUP": {
 				const found = [...this.hosted.values()].filter(
 					(h) => m.attrs.objpath === undefined || h.path === m.attrs.objpath,
 				);
-				if (found.length === 0) return status(4);
+				if (found.length === 0) {
+					status(4);
+					return;
+				}
 				for (const h of found)
 					data({
 						objpath: h.path,
@@ -109,36 +113,54 @@ export class FakeUbusd {
 						objtype: h.id + 1,
 						signature: encodeSignature(Object.fromEntries(Object.keys(h.methods).map((k) => [k, {}]))),
 					});
-				return status(0);
+				status(0);
+				return;
+			}
+			case "REMOVE_OBJECT": {
+				const id = m.attrs.objid ?? 0;
+				for (const list of [this.patterns, this.subscribers])
+					for (let i = list.length - 1; i >= 0; i--) if (list[i]?.object === id) list.splice(i, 1);
+				data({ objid: id });
+				status(0);
+				return;
 			}
 			case "SUBSCRIBE":
 				this.subscribers.push({ target: m.attrs.target ?? 0, object: m.attrs.objid ?? 0, client });
-				return status(0);
+				status(0);
+				return;
 			case "INVOKE": {
 				const args = tableToPlain(m.attrs.data ?? []);
 				if (m.attrs.objid === 1) {
 					if (m.attrs.method === "register")
 						this.patterns.push({ pattern: String(args.pattern), object: Number(args.object) >>> 0, client });
 					if (m.attrs.method === "send") this.event(String(args.id), (args.data ?? {}) as PlainTable);
-					return status(0);
+					status(0);
+					return;
 				}
 				const h = [...this.hosted.values()].find((o) => o.id === m.attrs.objid);
 				const method =
 					h && Object.hasOwn(h.methods, m.attrs.method ?? "") ? h.methods[m.attrs.method ?? ""] : undefined;
-				if (!h) return status(4);
-				if (!method) return status(3, { objid: h.id });
+				if (!h) {
+					status(4);
+					return;
+				}
+				if (!method) {
+					status(3, { objid: h.id });
+					return;
+				}
 				this.send(client, {
 					type: "DATA",
 					seq: m.seq,
 					peer: h.id,
 					attrs: { objid: h.id, data: tableFromPlain(method(args)) },
 				});
-				return this.send(client, {
+				this.send(client, {
 					type: "STATUS",
 					seq: m.seq,
 					peer: h.id,
 					attrs: { status: 0, objid: h.id },
 				});
+				return;
 			}
 			default:
 				return;

@@ -507,15 +507,15 @@ return baseclass.extend({
 		return forward.name ?? `${this.formatProtocols(forward.proto ?? 'tcp udp')} ${text(forward.src_dport)}`;
 	},
 
-	/** A port list (or one port or range) as text: "113, 59000-59010". */
-	formatPorts(value) {
+	/** A UCI list (or one value) as text: "113, 59000-59010". */
+	formatList(value) {
 		return toList(value).map(text).filter(Boolean).join(', ');
 	},
 
 	/** host and ports as one would type them: "192.168.1.10:80", "[2001:db8::10]:80". */
 	formatEndpoint(host, ports) {
 		const h = text(host);
-		const p = this.formatPorts(ports);
+		const p = this.formatList(ports);
 		if (p === '') return h;
 		return familyOf(h) === 6 ? `[${h}]:${p}` : `${h}:${p}`;
 	},

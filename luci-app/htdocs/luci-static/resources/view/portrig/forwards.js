@@ -111,7 +111,7 @@ return view.extend({
 	row(forward, status) {
 		const name = common.hostName(this.hints, forward.dest_ip);
 		const lan = common.formatEndpoint(forward.dest_ip, forward.dest_port ?? forward.src_dport);
-		const sources = common.formatPorts(forward.src_ip);
+		const sources = common.formatList(forward.src_ip);
 		const connections = common.entryCounters(status, 'forwards', forward.id).connections;
 
 		return [

@@ -75,8 +75,8 @@ return view.extend({
 				o.name,
 				common.hostLabel(this.hints, o.host),
 				o.remote ?? E('em', {}, _('any')),
-				`${common.formatProtocols(o.proto)} ${common.formatPorts(o.ports)}`,
-				common.formatSeconds(o.expires),
+				`${common.formatProtocols(o.proto)} ${common.formatList(o.ports)}`,
+				String(Math.max(0, Math.round(Number(o.expires) || 0))),
 				widgets.rowButton(_('Close'), 'remove', ui.createHandlerFn(this, 'handleClose', o)),
 			]),
 			E('em', {}, _('No trigger has opened ports.')),
@@ -94,12 +94,22 @@ return view.extend({
 			[_('nftables table present'), yesNo(state.table)],
 		];
 		if (error) rows.push([_('Problem'), error.message]);
-		if (state.running)
+		if (state.running) {
+			const devices = status.devices ?? {};
 			rows.push(
 				[_('Version'), String(status.version ?? '')],
 				[_('Running for'), common.formatSeconds(status.uptime)],
 				[_('Configuration file'), String(status.config ?? '')],
+				[
+					_('Configuration file valid'),
+					status.config_valid === false
+						? _('no: the daemon keeps running the last valid configuration')
+						: yesNo(status.config_valid),
+				],
+				[_('WAN devices'), common.formatList(devices.wan) || '—'],
+				[_('LAN devices'), common.formatList(devices.lan) || '—'],
 			);
+		}
 		dom.content(
 			this.state,
 			rows.map((r) =>

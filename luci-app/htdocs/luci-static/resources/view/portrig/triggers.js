@@ -132,8 +132,8 @@ return view.extend({
 
 	/** @private */
 	row(trigger, openNow) {
-		const hosts = common.formatPorts(trigger.src_ip);
-		const opens = `${common.formatProtocols(trigger.open_proto)} ${common.formatPorts(trigger.open_port)}`;
+		const hosts = common.formatList(trigger.src_ip);
+		const opens = `${common.formatProtocols(trigger.open_proto)} ${common.formatList(trigger.open_port)}`;
 		return [
 			trigger.name,
 			E('input', {
