@@ -95,6 +95,7 @@ describe("read methods", () => {
 			openings: 0,
 			table: true,
 			devices: { wan: ["eth1"], lan: ["br-lan"] },
+			trigger_stats: { openings: 0, conntrack: { running: true, overruns: 0 } },
 			ubus: { connected: false },
 		});
 	});
@@ -114,6 +115,24 @@ describe("read methods", () => {
 		expect(await ok("list", { ubus_rpc_session: "00000000000000000000000000000000" })).toHaveProperty(
 			"forwards",
 		);
+	});
+
+	test("a malformed request line gets an error reply; the same connection then serves a good one", () => {
+		const r = Bun.spawnSync(["socat", "-t", "5", "-", `UNIX-CONNECT:${daemon.controlSocket}`], {
+			stdin: new TextEncoder().encode(
+				'this is not json\n{"method":"status","args":"x"}\n{"method":"status"}\n',
+			),
+			stdout: "pipe",
+		});
+		const lines = r.stdout
+			.toString()
+			.trim()
+			.split("\n")
+			.map((l) => JSON.parse(l));
+		expect(lines).toHaveLength(3);
+		expect(lines[0]).toMatchObject({ status: 12 });
+		expect(lines[1]).toMatchObject({ status: INVALID, field: "args" });
+		expect(lines[2]).toMatchObject({ result: { version: pkg.version } });
 	});
 
 	test("an unknown method is refused with status 3", async () => {
@@ -251,6 +270,32 @@ describe("forwards", () => {
 		expect(await lab.probe("wan1", "tcp", WAN, 9090)).toBeNull();
 		expect(await refused("delete_forward", { id: added })).toMatchObject({ status: NOT_FOUND, field: "id" });
 		expect(await refused("delete_forward", {})).toMatchObject({ status: INVALID, field: "id" });
+	});
+});
+
+describe("concurrent changes", () => {
+	test("parallel mutations run one at a time: none is lost, each gets its own id", async () => {
+		const ports = [9301, 9302, 9303, 9304, 9305];
+		const replies = await Promise.all(
+			ports.map((port) =>
+				ok("add_forward", {
+					name: `Parallel ${port}`,
+					proto: "udp",
+					src_dport: port,
+					dest_ip: "192.168.1.11",
+				}),
+			),
+		);
+		const ids = replies.map((r) => String(r.id));
+		expect(new Set(ids).size).toBe(ports.length);
+		const listed = ((await ok("list")).forwards as Array<{ id: string }>).map((f) => f.id);
+		for (const id of ids) {
+			expect(listed).toContain(id);
+			expect(fileText()).toContain(`config forward '${id}'`);
+		}
+		await Promise.all(ids.map((id) => ok("delete_forward", { id })));
+		expect(((await ok("list")).forwards as unknown[]).length).toBe(1);
+		for (const id of ids) expect(fileText()).not.toContain(`'${id}'`);
 	});
 });
 
@@ -447,7 +492,12 @@ describe("reload", () => {
 		expect(await ok("status")).toMatchObject({ config_valid: false });
 		expect(await lab.probe("wan1", "tcp", WAN, 8082)).toMatchObject({ node: "lan1" });
 		// A mutation would overwrite what someone is editing: refused until the file is fixed.
-		expect((await daemon.call("set_dmz", { enabled: false })).reply).toMatchObject({ status: INVALID });
+		const blocked = (await daemon.call("set_dmz", { enabled: false })).reply as {
+			status: number;
+			error: string;
+		};
+		expect(blocked.status).toBe(INVALID);
+		expect(blocked.error).toContain("fix it and reload before changing it through the API");
 
 		writeFileSync(daemon.configFile, good);
 		expect(await ok("reload")).toMatchObject({ reloaded: true });

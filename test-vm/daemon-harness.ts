@@ -105,7 +105,8 @@ export async function startDaemon(
 	})();
 	let exitCode: number | undefined;
 	const exited = proc.exited.then(async (code) => {
-		await reading;
+		// A child that inherited stderr could hold it open: the log read is bounded.
+		await Promise.race([reading, Bun.sleep(2000)]);
 		exitCode = code;
 		return code;
 	});

@@ -70,6 +70,18 @@ describe("the binary", () => {
 		);
 	});
 
+	test("call: arguments that are not a JSON object are a usage error; no daemon is an error naming the socket", () => {
+		const socket = join(tmp, "nobody.sock");
+		expect(portrig("call", "status", "{nope", "--control-socket", socket)).toMatchObject({ code: 2 });
+		expect(portrig("call", "status", "[1]", "--control-socket", socket)).toMatchObject({ code: 2 });
+		const r = portrig("call", "status", "--control-socket", socket);
+		expect(r.code).toBe(1);
+		expect(r.stderr).toContain(socket);
+		const usage = portrig("call");
+		expect(usage.code).toBe(2);
+		expect(usage.stderr).toContain("add_forward");
+	});
+
 	test("an unknown daemon flag is a usage error", () => {
 		const r = portrig("daemon", "--colour", "blue");
 		expect(r.code).toBe(2);
@@ -119,6 +131,21 @@ describe("the daemon", () => {
 		} finally {
 			await d.stop();
 		}
+	});
+
+	test("call finds the socket through PORTRIG_CONTROL_SOCKET; SIGINT stops as cleanly as SIGTERM", async () => {
+		const d = await startDaemon(lab, CONFIG);
+		const r = Bun.spawnSync([PORTRIG, "call", "status"], {
+			env: { ...process.env, PORTRIG_CONTROL_SOCKET: d.controlSocket },
+			stdout: "pipe",
+		});
+		expect(r.exitCode).toBe(0);
+		expect(JSON.parse(r.stdout.toString())).toMatchObject({ config: d.configFile });
+		d.signal("SIGINT");
+		expect(await d.exited).toBe(0);
+		expect(existsSync(d.controlSocket)).toBe(false);
+		expect(await table()).toBeNull();
+		await d.stop();
 	});
 
 	test("SIGTERM exits 0, removes the control socket and the nft table", async () => {

@@ -93,6 +93,50 @@ describe("control socket", () => {
 		expect(JSON.parse(replies)).toEqual({ result: { method: "echo", args: { x: "y" } } });
 	});
 
+	test("a client that sends and then shuts down its side still gets every reply, a last line without newline too", async () => {
+		const replies = await new Promise<string>((resolve, reject) => {
+			const socket = createConnection({ path, allowHalfOpen: true });
+			let text = "";
+			socket.setEncoding("utf8");
+			socket.on("connect", () =>
+				socket.end('{"method":"echo","args":{"n":1}}\n{"method":"echo","args":{"n":2}}'),
+			);
+			socket.on("data", (chunk: string) => {
+				text += chunk;
+			});
+			socket.on("end", () => resolve(text));
+			socket.on("error", reject);
+		});
+		expect(
+			replies
+				.trim()
+				.split("\n")
+				.map((l) => JSON.parse(l)),
+		).toEqual([
+			{ result: { method: "echo", args: { n: 1 } } },
+			{ result: { method: "echo", args: { n: 2 } } },
+		]);
+	});
+
+	test("an endless line is refused and that connection closed; the server keeps serving", async () => {
+		const reply = await new Promise<string>((resolve, reject) => {
+			const socket = createConnection(path);
+			let text = "";
+			socket.setEncoding("utf8");
+			socket.on("connect", () => socket.write("x".repeat(1.5 * 1024 * 1024)));
+			socket.on("data", (chunk: string) => {
+				text += chunk;
+			});
+			socket.on("close", () => resolve(text));
+			socket.on("error", reject);
+		});
+		expect(JSON.parse(reply)).toMatchObject({
+			status: UbusStatus.INVALID_ARGUMENT,
+			error: expect.stringContaining("longer than"),
+		});
+		expect((await callControlSocket(path, "echo")).ok).toBe(true);
+	});
+
 	test("a second server on a live socket refuses to start and leaves it working", async () => {
 		await expect(new ControlSocketServer(path, echo).start()).rejects.toThrow("another daemon is listening");
 		expect((await callControlSocket(path, "echo")).ok).toBe(true);

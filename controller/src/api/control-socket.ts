@@ -54,7 +54,8 @@ export class ControlSocketServer {
 	/** Listens on `path`, replacing a stale socket file; refuses when a live daemon holds it. */
 	async start(): Promise<void> {
 		await removeStaleSocket(this.path);
-		const server = createServer((socket) => this.serve(socket));
+		// Half-open: a client may send its requests and shut down its side; it still gets every reply.
+		const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
 		// umask makes the socket 0600 from its first instant; chmod states it once more.
 		const umask = process.umask(0o177);
 		try {
@@ -92,7 +93,9 @@ export class ControlSocketServer {
 		// Requests of one connection are answered one after the other, in order.
 		let queue = Promise.resolve();
 		socket.setEncoding("utf8");
+		let refused = false;
 		socket.on("data", (chunk: string) => {
+			if (refused) return;
 			buffered += chunk;
 			let newline = buffered.indexOf("\n");
 			while (newline >= 0) {
@@ -106,11 +109,22 @@ export class ControlSocketServer {
 					status: UbusStatus.INVALID_ARGUMENT,
 					error: `request longer than ${MAX_LINE} bytes`,
 				};
+				// No way to find the next request in an endless line: answer, then close this connection.
+				refused = true;
+				buffered = "";
 				queue = queue.then(() => {
 					socket.end(`${JSON.stringify(error)}\n`);
 				});
-				buffered = "";
 			}
+		});
+		socket.on("end", () => {
+			// The client is done sending: a last line without its newline is a request too.
+			const last = buffered.trim();
+			buffered = "";
+			if (last && !refused) queue = queue.then(() => this.reply(socket, last));
+			queue = queue.then(() => {
+				socket.end();
+			});
 		});
 		socket.on("error", () => socket.destroy());
 		socket.on("close", () => this.connections.delete(socket));
@@ -164,7 +178,9 @@ export function callControlSocket(
 		};
 		socket.setEncoding("utf8");
 		socket.once("connect", () => socket.write(`${JSON.stringify({ method, args })}\n`));
+		const refused = false;
 		socket.on("data", (chunk: string) => {
+			if (refused) return;
 			buffered += chunk;
 			const newline = buffered.indexOf("\n");
 			if (newline < 0) return;

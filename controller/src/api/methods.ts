@@ -21,7 +21,7 @@ import { ApiError, type ErrorReply, fromZodError, notFound, toApiError } from ".
  * in UCI form or as JSON numbers/booleans/arrays; null removes an option. The config store
  * writes each in its canonical UCI form.
  */
-export type SectionOptions = SectionValues;
+type SectionOptions = SectionValues;
 
 /** What a mutating method asks of the config; the core validates, writes and applies it as one step. */
 export type ConfigChange =
@@ -61,7 +61,7 @@ type Reply = Record<string, unknown>;
 
 type Method<Args extends z.ZodType> = {
 	access: Access;
-	/** A short description, for `portrig help`-style listings and the README. */
+	/** One line on what it does (`portrig call` without a method lists them). */
 	summary: string;
 	args: Args;
 	handler: (core: Core, args: z.output<Args>, raw: Record<string, unknown>) => Promise<Reply>;
@@ -105,8 +105,8 @@ function updatable<S extends SectionSchema>(section: S) {
 const canBeAbsent = (field: z.ZodType) => field.safeParse(undefined).success;
 
 const ListArgs = withSession({});
-const ForwardArgs = ForwardSection.extend(Session).strict();
-const TriggerArgs = TriggerSection.extend(Session).strict();
+const ForwardArgs = withSession(ForwardSection.shape);
+const TriggerArgs = withSession(TriggerSection.shape);
 const UpdateForwardArgs = withSession({ id: SectionId, ...updatable(ForwardSection) });
 const UpdateTriggerArgs = withSession({ id: SectionId, ...updatable(TriggerSection) });
 const DeleteArgs = withSession({ id: SectionId });
@@ -114,7 +114,7 @@ const DmzArgs = withSession(updatable(DmzSection));
 const OpeningsArgs = withSession({ trigger: SectionId.optional() });
 const CloseOpeningArgs = withSession({ trigger: SectionId, host: LanHostOption.optional() });
 
-// ---- encoding --------------------------------------------------------------------------------
+// ---- values ----------------------------------------------------------------------------------
 
 /** The section's fields the caller sent (the parsed value would also hold defaults never given). */
 function given(section: SectionSchema, raw: Record<string, unknown>): SectionOptions {

@@ -2,6 +2,7 @@
 // The socket defaults to $PORTRIG_CONTROL_SOCKET, then to the daemon's default path.
 import { parseArgs } from "node:util";
 import { callControlSocket } from "../api/control-socket";
+import { METHODS } from "../api/methods";
 import { DAEMON_DEFAULTS } from "./daemon";
 
 const USAGE = "usage: portrig call METHOD [JSON] [--control-socket PATH]";
@@ -21,7 +22,7 @@ export async function callCommand(args: string[]): Promise<number> {
 	}
 	const [method, json, ...extra] = parsed.positionals;
 	if (!method || extra.length) {
-		console.error(USAGE);
+		console.error(`${USAGE}\n\nMethods:\n${methodList()}`);
 		return 2;
 	}
 	let callArgs: Record<string, unknown> = {};
@@ -51,4 +52,11 @@ export async function callCommand(args: string[]): Promise<number> {
 		console.error(`portrig call: ${socket}: ${e instanceof Error ? e.message : String(e)}`);
 		return 1;
 	}
+}
+
+function methodList(): string {
+	const width = Math.max(...Object.keys(METHODS).map((name) => name.length));
+	return Object.entries(METHODS)
+		.map(([name, m]) => `  ${name.padEnd(width)}  ${m.summary}`)
+		.join("\n");
 }

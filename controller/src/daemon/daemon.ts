@@ -1,8 +1,8 @@
 // portrigd: wires the config file (ConfigStore) → the nft data plane (DataPlane, with WAN/LAN
-// devices from NetifdWatcher) → the API transports (control socket, ubus), and is the API's
-// Core. Every mutation and reload runs
-// through one queue: validate, write the file atomically, apply in one nft transaction; if the
-// apply fails, the previous file bytes and ruleset are put back and nft's message is the error.
+// devices from NetifdWatcher) → trigger openings (TriggerManager) → the API transports (control
+// socket, ubus), and is the API's Core. Every mutation and reload runs through one queue:
+// validate, write the file atomically, apply in one nft transaction; if the apply fails, the
+// previous file bytes and ruleset are put back and nft's message is the error.
 import pkg from "../../../package.json" with { type: "json" };
 import { ControlSocketServer } from "../api/control-socket";
 import { ApiError, invalidArgument, notFound } from "../api/errors";
@@ -14,6 +14,7 @@ import { ConfigStore, type MutationResult } from "../config/store";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
 import { DataPlane } from "../ruleset/dataplane";
+import { TriggerManager } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
 import { Serial } from "./serial";
 
@@ -27,7 +28,16 @@ export class Daemon implements Core {
 	private applied: Config | undefined;
 	private readonly startedAt = Date.now();
 	private readonly serial = new Serial();
-	private readonly dataplane = new DataPlane();
+	private readonly dataplane: DataPlane = new DataPlane({
+		onRestored: (sets): Promise<void> => this.triggers.restored(sets),
+	});
+	/** Trigger openings: the kernel opens and closes them; this follows, reports and restores them. */
+	private readonly triggers: TriggerManager = new TriggerManager({
+		nft: this.dataplane.nft,
+		onEvent: ({ action, ...opening }) => {
+			if (action !== "refused") this.ubus.opening(action, opening);
+		},
+	});
 	private readonly control: ControlSocketServer;
 	private readonly ubus: UbusTransport;
 	private readonly netifd: NetifdWatcher;
@@ -60,7 +70,10 @@ export class Daemon implements Core {
 		if (!config) throw invalidConfig(this.options.configFile, store.problems, "");
 		this.store = store;
 		await this.control.start();
+		// Openings a crashed daemon left in the kernel: read before the first apply re-creates the table.
+		await this.triggers.adopt(config);
 		await this.serial.run(() => this.apply(config));
+		await this.triggers.start(config);
 		await this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
@@ -80,6 +93,7 @@ export class Daemon implements Core {
 			this.ubus.stop();
 			await this.control.stop();
 			this.dataplane.unwatch();
+			await this.triggers.stop();
 			if (this.applied)
 				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
 			this.applied = undefined;
@@ -111,6 +125,7 @@ export class Daemon implements Core {
 			triggers: config.triggers.length,
 			dmz: config.dmz.enabled,
 			openings: this.openings().length,
+			trigger_stats: this.triggers.stats(),
 			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
 			table: dataplane.table,
 			skipped: dataplane.skipped,
@@ -122,6 +137,13 @@ export class Daemon implements Core {
 	change(change: ConfigChange): Promise<string> {
 		return this.serial.run(async () => {
 			const store = this.requireStore();
+			// A file refused by a reload is being edited: changing it now would overwrite that.
+			const broken = store.problems.find(isError);
+			if (broken)
+				throw invalidArgument(
+					`${store.file} has errors; fix it and reload before changing it through the API: ${formatProblem(broken)}`,
+					broken.option,
+				);
 			const previous = { text: store.text, config: this.config() };
 			const result = mutate(store, change);
 			if (!result.ok) throw refusal(result);
@@ -159,11 +181,11 @@ export class Daemon implements Core {
 	}
 
 	openings(): OpeningReply[] {
-		return [];
+		return this.triggers.openings();
 	}
 
-	async closeOpening(_trigger: string, _host?: string): Promise<number> {
-		return 0;
+	closeOpening(trigger: string, host?: string): Promise<number> {
+		return this.triggers.close(trigger, host);
 	}
 
 	// ---- internals ----------------------------------------------------------------------------
@@ -179,6 +201,7 @@ export class Daemon implements Core {
 		try {
 			await this.dataplane.apply(config, this.netifd.current());
 			this.applied = config;
+			await this.triggers.update(config);
 		} finally {
 			this.target = this.applied;
 		}

@@ -7,9 +7,9 @@ import {
 	be32,
 	be64,
 	encodeMessage,
-	NLM_F,
-	type NetlinkMessage,
 	NetlinkFormatError,
+	type NetlinkMessage,
+	NLM_F,
 	parseAttributes,
 } from "./message";
 
@@ -128,7 +128,8 @@ export function isConntrackMessage(m: NetlinkMessage): boolean {
 
 /** One ctnetlink NEW/DELETE message → the entry it describes. */
 export function parseConntrack(m: NetlinkMessage): ConntrackEntry {
-	if (!isConntrackMessage(m)) throw new NetlinkFormatError(`message type 0x${m.type.toString(16)} is not ctnetlink`);
+	if (!isConntrackMessage(m))
+		throw new NetlinkFormatError(`message type 0x${m.type.toString(16)} is not ctnetlink`);
 	if (m.payload.byteLength < 4) throw new NetlinkFormatError("ctnetlink message without nfgenmsg");
 	const nfFamily = m.payload[0];
 	if (nfFamily !== AF.INET && nfFamily !== AF.INET6)

@@ -12,14 +12,8 @@
 // table (taken after subscribing, so nothing falls between the two) goes to `onResync`. Every
 // overrun is logged and counted; none is silent.
 import { log } from "../log/log";
-import {
-	CT_GROUP,
-	type ConntrackEntry,
-	dumpRequest,
-	isConntrackMessage,
-	parseConntrack,
-} from "./conntrack";
-import { errorCode, NLMSG, NetlinkFormatError, parseMessages } from "./message";
+import { type ConntrackEntry, CT_GROUP, dumpRequest, isConntrackMessage, parseConntrack } from "./conntrack";
+import { errorCode, NetlinkFormatError, NLMSG, parseMessages } from "./message";
 import { NETLINK_NETFILTER, NetlinkSocket } from "./socket";
 
 export type ConntrackGroup = keyof typeof CT_GROUP;
@@ -37,7 +31,7 @@ export type ConntrackEventsOptions = {
 
 export type ConntrackEventsStats = {
 	events: number;
-	/** Times the kernel dropped events (ENOBUFS), each followed by a resync. */
+	/** Times events were lost (ENOBUFS: the kernel dropped some), each followed by a resync. */
 	overruns: number;
 	resyncs: number;
 	/** Messages that did not parse (logged, skipped). */
@@ -54,7 +48,7 @@ let nextSeq = 1;
 
 export class ConntrackEvents {
 	private socket: NetlinkSocket | undefined;
-	private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+	private reader: { cancel(): Promise<void> } | undefined;
 	private loop: Promise<void> | undefined;
 	private stopping = false;
 	private readonly counts = { events: 0, overruns: 0, resyncs: 0, malformed: 0 };
@@ -140,7 +134,12 @@ export class ConntrackEvents {
 			for (;;) {
 				const r = await reader.read();
 				if (r.done) return false;
-				this.deliver(r.value);
+				if (!this.deliver(r.value)) {
+					// A datagram that does not parse may be a truncated one: events may be lost.
+					this.counts.overruns++;
+					log("warning", `conntrack events: unreadable datagram (loss #${this.counts.overruns}); resyncing`);
+					return true;
+				}
 			}
 		} catch (e) {
 			if (this.stopping) return false;
@@ -181,13 +180,14 @@ export class ConntrackEvents {
 		return undefined;
 	}
 
-	private deliver(bytes: Uint8Array): void {
+	/** Hands the datagrams' entries to onEntry; false when the bytes do not split into messages. */
+	private deliver(bytes: Uint8Array): boolean {
 		let messages: ReturnType<typeof parseMessages>;
 		try {
 			messages = parseMessages(bytes);
 		} catch (e) {
 			this.malformed(e);
-			return;
+			return false;
 		}
 		for (const m of messages) {
 			if (!isConntrackMessage(m)) continue;
@@ -201,6 +201,7 @@ export class ConntrackEvents {
 			this.counts.events++;
 			this.options.onEntry(entry);
 		}
+		return true;
 	}
 
 	private malformed(e: unknown): void {

@@ -18,6 +18,7 @@ import type { SkippedForward } from "./forwards";
 import { TABLE } from "./layout";
 import { Nft, NftError } from "./nft";
 import { buildRuleset, type Env, type RouterPort, type RulesetSpec } from "./render";
+import { triggerText } from "./triggers";
 import { discoverRouterPorts } from "./router-ports";
 
 export type DataPlaneOptions = {
@@ -92,8 +93,14 @@ export class DataPlane {
 	/** Sends the difference to the applied table, or creates it when there is none. */
 	private async transact(spec: RulesetSpec): Promise<void> {
 		const prev = this.applied;
+		// The trigger rules nft JSON cannot express go as nft text right after the JSON batch.
+		// nft checks that text first (`-c`; it declares what it uses), so a refusal leaves the
+		// previous ruleset whole; see ruleset/triggers.ts.
+		const text = triggerText(spec);
+		if (text) await this.nft.run(["-c", "-f", "-"], text);
 		if (!prev) {
 			await this.nft.apply(recreate(spec).batch);
+			if (text) await this.nft.applyText(text);
 		} else {
 			const p = plan(prev, spec);
 			try {
@@ -105,6 +112,7 @@ export class DataPlane {
 				this.applied = spec;
 				return;
 			}
+			if (text) await this.nft.applyText(text);
 			if (p.recreatedSets.length) await this.notifyRestored(p.recreatedSets);
 		}
 		this.applied = spec;
@@ -113,6 +121,8 @@ export class DataPlane {
 	private async restoreWith(spec: RulesetSpec): Promise<void> {
 		const r = recreate(spec);
 		await this.nft.apply(r.batch);
+		const text = triggerText(spec);
+		if (text) await this.nft.applyText(text);
 		this.restores++;
 		log("notice", `restored table ${TABLE.family} ${TABLE.name}`);
 		await this.notifyRestored(r.recreatedSets);

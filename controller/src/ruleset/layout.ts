@@ -26,6 +26,8 @@ export const PRIORITY = {
 	loopbackSnat: 90,
 	/** Before fw4's forward chain (filter, 0): marks IPv6 pinhole connections for its include. */
 	pinholeFilter: -1,
+	/** Trigger openings from the packet path, their refreshes and IPv6 pinholes (triggers.ts). */
+	triggerFilter: -2,
 } as const;
 
 /** Sets of device names that every part matches `iifname`/`oifname` against. */

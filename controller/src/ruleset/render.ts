@@ -56,6 +56,7 @@ import {
 	setRef,
 	tcpUdp,
 } from "./nft-json";
+import { type TextChain, triggerPart } from "./triggers";
 
 /** A port the router itself serves on a WAN-reachable address (never given to the DMZ host). */
 export type RouterPort = { proto: Protocol; port: number };
@@ -71,7 +72,12 @@ export type Env = {
 export type ChainSpec = { chain: NftChain; rules: NftRule[] };
 
 /** The table's content as sets and chains; a part of it is the same shape (see triggerPart). */
-export type RulesetSpec = { sets: NftSet[]; chains: ChainSpec[] };
+export type RulesetSpec = {
+	sets: NftSet[];
+	chains: ChainSpec[];
+	/** Rules nft JSON cannot express (trigger map updates): nft text, applied after the JSON batch. */
+	text?: TextChain[];
+};
 
 /**
  * Ports that fw4's stock config accepts on the WAN zone for the router's own clients (DHCP
@@ -209,7 +215,7 @@ function forwardPart(config: Config): { part: RulesetSpec; skipped: SkippedForwa
 }
 
 /** Merges overlapping or adjacent ranges per protocol (the kernel refuses overlapping intervals). */
-function mergedRanges(entries: { proto: Protocol; from: number; to: number }[]) {
+export function mergedRanges(entries: { proto: Protocol; from: number; to: number }[]) {
 	const out: { proto: Protocol; from: number; to: number }[] = [];
 	for (const proto of ["tcp", "udp"] as const) {
 		const sorted = entries.filter((e) => e.proto === proto).sort((a, b) => a.from - b.from);
@@ -291,9 +297,14 @@ export function buildRuleset(config: Config, env: Env): { spec: RulesetSpec; ski
 	const forwards = forwardPart(config);
 	// Composition point: the trigger part (ruleset/triggers.ts) goes between the forward part
 	// and the DMZ part, its NAT chain at PRIORITY.triggerDnat.
-	const parts = [devicePart(env), forwards.part, dmzPart(config, env)];
+	const triggers = triggerPart(config);
+	const parts = [devicePart(env), forwards.part, triggers, dmzPart(config, env)];
 	return {
-		spec: { sets: parts.flatMap((p) => p.sets), chains: parts.flatMap((p) => p.chains) },
+		spec: {
+			sets: parts.flatMap((p) => p.sets),
+			chains: parts.flatMap((p) => p.chains),
+			...(triggers.text.length ? { text: triggers.text } : {}),
+		},
 		skipped: forwards.skipped,
 	};
 }

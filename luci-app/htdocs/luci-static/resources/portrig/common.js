@@ -5,7 +5,7 @@
  * What the portrig pages share and what needs no browser: the field rules of the daemon's
  * config schema (controller/src/config/schema.ts) restated for the browser, so a form refuses
  * exactly what the daemon would refuse; conflict hints across entries; display formatting;
- * turning form values into API arguments and API replies into errors that name a field.
+ * turning form values into API arguments and a daemon error into the words shown on its field.
  * Validators follow the LuCI convention: they return true, or the message to show.
  */
 
@@ -420,7 +420,18 @@ return baseclass.extend({
 		return found ? found.message : true;
 	},
 
-	// ---- API arguments and replies ----------------------------------------------------------
+	/**
+	 * A form option validator (sid, value) for `field`: the value's own rule first, then the
+	 * first of the problems across fields and entries, `problemsOf(sid)`, that names `field`.
+	 */
+	fieldValidator(rule, problemsOf, field) {
+		return (sid, value) => {
+			const own = rule(value);
+			return own !== true ? own : this.problemOf(problemsOf(sid), field);
+		};
+	},
+
+	// ---- API arguments and errors -------------------------------------------------------------
 
 	/**
 	 * Form values → API arguments (UCI option form). Empty values are left out of an add; an
@@ -440,31 +451,6 @@ return baseclass.extend({
 	},
 
 	/**
-	 * An rpc.declare'd call that always resolves: a call LuCI's rpc rejects (HTTP trouble, an ACL
-	 * refusal) resolves to an error reply { error } like the daemon's own, so one path shows both.
-	 */
-	settled(call) {
-		return (...args) => call(...args).catch((e) => ({ error: String(e?.message ?? e) }));
-	},
-
-	/** Arguments in the order of an rpc.declare params list. */
-	argList(params, args) {
-		return params.map((key) => args[key]);
-	},
-
-	/**
-	 * What a portrig call answered through LuCI's rpc: its reply, an error reply
-	 * ({ status, error, field }) or a bare ubus status number. → null, or { status, message, field }.
-	 */
-	apiError(reply) {
-		if (typeof reply === 'number')
-			return reply === 0 ? null : { status: reply, message: this.statusText(reply), field: null };
-		if (reply != null && typeof reply === 'object' && typeof reply.error === 'string')
-			return { status: reply.status ?? null, message: reply.error, field: reply.field ?? null };
-		return null;
-	},
-
-	/**
 	 * The daemon's message without the part that names the field, shown on that field:
 	 * "field: why", "field[2]: why", "section 'x' option 'field': why" → "why".
 	 */
@@ -475,23 +461,6 @@ return baseclass.extend({
 			`^(?:${f}(?:\\[\\d+\\])?|(?:section '[^']*' )?option '${f}'(?:\\[\\d+\\])?):\\s*`,
 		);
 		return error.message.replace(prefix, '');
-	},
-
-	statusText(status) {
-		switch (status) {
-			case 2:
-				return _('invalid argument');
-			case 3:
-				return _('the portrig daemon does not know this method');
-			case 4:
-				return _('not found: is the portrig daemon running?');
-			case 6:
-				return _('permission denied');
-			case 7:
-				return _('the portrig daemon did not answer in time');
-			default:
-				return _('ubus error %d').format(status);
-		}
 	},
 
 	// ---- display ------------------------------------------------------------------------------
@@ -599,8 +568,7 @@ return baseclass.extend({
 			if (v != null && typeof v === 'object' && typeof v[key] === 'boolean') return v[key];
 			return null;
 		};
-		if (status == null || typeof status !== 'object' || this.apiError(status))
-			return { running: false, ubus: null, table: null };
+		if (status == null || typeof status !== 'object') return { running: false, ubus: null, table: null };
 		return { running: true, ubus: flag(status.ubus, 'connected'), table: flag(status.table, 'present') };
 	},
 });

@@ -3,19 +3,153 @@
 'require dom';
 'require form';
 'require ui';
+'require view';
+'require portrig.api as api';
 'require portrig.common as common';
 
 /*
  * The page furniture the portrig views share: tables, the edit dialog built on a form.JSONMap,
- * confirmations, and showing a daemon error on the form field it names. The rules themselves
- * live in portrig.common.
+ * confirmations, showing a daemon error on the form field it names, and EntriesView, the page
+ * the Forwards and Triggers tabs are made of. The rules themselves live in portrig.common, the
+ * calls in portrig.api.
  *
  * Text that comes from the daemon or the network (names, host names from DHCP, error messages)
  * is always put into the page as text, never as markup: LuCI's E() and dom.append() parse a
  * lone string child as HTML, so such text goes in as an array item or through text().
  */
 
+/**
+ * The page of one kind of config entry, Forwards or Triggers: a table with a row per entry (each
+ * with an Enabled checkbox and Edit and Delete buttons), an Add button, and the edit dialog,
+ * saved through the kind's add, update and delete calls. `widgets` is this module's instance.
+ *
+ * A page extends it with:
+ *   kind      { type, list, fields, fresh, add, update, remove }: the UCI section type, the key of
+ *             its entries in the `list` reply, its options, a new entry's values, its API calls
+ *   extra     the read call whose reply row() gets beside each entry
+ *   texts     { heading, empty, add, addTitle, editTitle, save, deleteTitle, enable }
+ *   intro()                    what is shown under the heading
+ *   columns()                  the table captions
+ *   row(entry, extra)          the cells of one entry; enabledToggle() and rowActions() make two
+ *   problems(values, others)   what the daemon would refuse across fields and entries
+ *   deleteQuestion(entry)      the question before deleting
+ *   buildForm(section, problemsOf)  the dialog's options; problemsOf(sid) checks the form's values
+ */
+function entriesView(widgets) {
+	return view.extend({
+		load() {
+			return Promise.all([api.call('list'), api.call(this.extra), api.hostHints()]);
+		},
+
+		render(data) {
+			this.hints = data[2];
+			this.problem = E('div', {});
+			this.table = widgets.table(this.columns());
+			this.show(data[0], data[1]);
+
+			return E('div', { class: 'cbi-map' }, [
+				E('h2', {}, [this.texts.heading]),
+				this.intro(),
+				this.problem,
+				E('div', { class: 'cbi-section' }, [
+					this.table,
+					E('div', { class: 'cbi-section-create' }, [
+						E(
+							'button',
+							{ class: 'cbi-button cbi-button-add', click: ui.createHandlerFn(this, 'handleEdit', null) },
+							[this.texts.add],
+						),
+					]),
+				]),
+			]);
+		},
+
+		/** Fetches the entries again and redraws the table. */
+		refresh() {
+			return Promise.all([api.call('list'), api.call(this.extra)]).then((data) =>
+				this.show(data[0], data[1]),
+			);
+		},
+
+		/** @private */
+		show(list, extra) {
+			dom.content(this.problem, list.error ? widgets.alert('danger', list.error.message) : null);
+			const config = list.error ? {} : (list.reply ?? {});
+			this.globals = config.globals ?? {};
+			this.others = { forwards: config.forwards ?? [], triggers: config.triggers ?? [] };
+			widgets.update(
+				this.table,
+				this.others[this.kind.list].map((entry) => this.row(entry, extra.error ? null : extra.reply)),
+				E('em', {}, [this.texts.empty]),
+			);
+		},
+
+		/** The Enabled checkbox of an entry's row: switches the entry on or off at once. */
+		enabledToggle(entry) {
+			return E('input', {
+				type: 'checkbox',
+				checked: entry.enabled === '0' ? null : '',
+				title: this.texts.enable,
+				change: ui.createHandlerFn(this, 'handleToggle', entry),
+			});
+		},
+
+		/** The Edit and Delete buttons of an entry's row. */
+		rowActions(entry) {
+			return E('div', { class: 'cbi-section-actions' }, [
+				widgets.rowButton(_('Edit'), 'edit', ui.createHandlerFn(this, 'handleEdit', entry)),
+				' ',
+				widgets.rowButton(_('Delete'), 'remove', ui.createHandlerFn(this, 'handleDelete', entry)),
+			]);
+		},
+
+		handleToggle(entry, ev) {
+			const enabled = ev.target.checked ? '1' : '0';
+			return api.call(this.kind.update, { id: entry.id, enabled: enabled }).then((outcome) => {
+				if (outcome.error) widgets.notifyError(outcome.error.message);
+				return this.refresh();
+			});
+		},
+
+		handleDelete(entry) {
+			widgets.confirm(this.texts.deleteTitle, this.deleteQuestion(entry), _('Delete'), () =>
+				api.call(this.kind.remove, { id: entry.id }).then((outcome) => this.refresh().then(() => outcome)),
+			);
+		},
+
+		/** Opens the dialog for `entry`, or for a new one when it is null. */
+		handleEdit(entry) {
+			const id = entry ? entry.id : null;
+			const others = this.others;
+			const check = (values) => this.problems(Object.assign({ id: id }, values), others);
+			return widgets.editSection({
+				type: this.kind.type,
+				title: entry ? this.texts.editTitle : this.texts.addTitle,
+				saveLabel: this.texts.save,
+				values: entry ?? this.kind.fresh,
+				build: (s) => this.buildForm(s, (sid) => check(s.formvalue(sid))),
+				check: check,
+				submit: (values) => {
+					const args = common.sectionArgs(this.kind.fields, values, id !== null);
+					return id === null
+						? api.call(this.kind.add, args)
+						: api.call(this.kind.update, Object.assign({ id: id }, args));
+				},
+				done: () => this.refresh(),
+			});
+		},
+
+		handleSaveApply: null,
+		handleSave: null,
+		handleReset: null,
+	});
+}
+
 return baseclass.extend({
+	__init__() {
+		/** The class the Forwards and Triggers pages extend (see entriesView). */
+		this.EntriesView = entriesView(this);
+	},
 	/** Text as an element, so it is never read as markup. */
 	text(value) {
 		return E('span', {}, [String(value ?? '')]);
@@ -74,8 +208,8 @@ return baseclass.extend({
 	},
 
 	/**
-	 * Asks before doing something that cannot be undone. `action` returns a promise of an API
-	 * reply; an error reply is shown as a notification.
+	 * Asks before doing something that cannot be undone. `action` returns a promise of a call's
+	 * outcome (portrig.api); an error is shown as a notification.
 	 */
 	confirm(title, question, actionLabel, action) {
 		ui.showModal(title, [
@@ -88,10 +222,9 @@ return baseclass.extend({
 					{
 						class: 'cbi-button cbi-button-negative important',
 						click: ui.createHandlerFn(this, () =>
-							action().then((reply) => {
+							action().then((outcome) => {
 								ui.hideModal();
-								const error = common.apiError(reply);
-								if (error) this.notifyError(error.message);
+								if (outcome.error) this.notifyError(outcome.error.message);
 							}),
 						),
 					},
@@ -105,9 +238,9 @@ return baseclass.extend({
 	 * The edit dialog of one config section. `build(section, map)` adds the form options;
 	 * the save button parses the form (its validators run first), asks `check(values)` for the
 	 * problems across fields and entries ([{ field, message }]), and hands the values to
-	 * `submit`, which returns a promise of the API reply. A problem or an error reply naming a
-	 * field is shown on that field and keeps the dialog open; otherwise the dialog closes and
-	 * `done(reply)` runs.
+	 * `submit`, which returns a promise of a call's outcome (portrig.api). A problem or a daemon
+	 * error naming a field is shown on that field and keeps the dialog open; otherwise the dialog
+	 * closes and `done(reply)` runs.
 	 */
 	editSection(options) {
 		const sid = options.type;
@@ -153,14 +286,10 @@ return baseclass.extend({
 				const values = section.formvalue(sid);
 				const problems = options.check ? options.check(values) : [];
 				if (problems.length) return this.showProblems(map, sid, note, problems);
-				return options.submit(values).then((reply) => {
-					const error = common.apiError(reply);
-					if (error)
-						return this.showProblems(map, sid, note, [
-							{ field: error.field, message: common.fieldMessage(error), whole: error.message },
-						]);
+				return options.submit(values).then((outcome) => {
+					if (outcome.error) return this.showError(map, sid, note, outcome.error);
 					ui.hideModal();
-					return options.done(reply);
+					return options.done(outcome.reply);
 				});
 			})
 			.catch((e) => dom.content(note, this.alert('danger', e.message ?? String(e))));
@@ -176,6 +305,13 @@ return baseclass.extend({
 			if (!(p.field && this.markField(map, sid, p.field, p.message))) unplaced.push(p.whole ?? p.message);
 		const summary = unplaced.length ? unplaced.join(' ') : _('Please correct the marked fields.');
 		dom.content(note, this.alert('danger', summary));
+	},
+
+	/** Shows a call's error (portrig.api) on the field it names, or whole below the form. */
+	showError(map, sid, note, error) {
+		this.showProblems(map, sid, note, [
+			{ field: error.field, message: common.fieldMessage(error), whole: error.message },
+		]);
 	},
 
 	/** Shows `message` under the form field of option `field`; false if the form has no such field. */

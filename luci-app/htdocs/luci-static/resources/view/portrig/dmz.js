@@ -2,7 +2,7 @@
 'require view';
 'require dom';
 'require form';
-'require rpc';
+'require portrig.api as api';
 'require portrig.common as common';
 'require portrig.widgets as widgets';
 
@@ -11,24 +11,17 @@
  * exposes. Saved through set_dmz; the daemon applies it at once.
  */
 
-const callList = common.settled(rpc.declare({ object: 'portrig', method: 'list' }));
-const callSetDmz = common.settled(
-	rpc.declare({ object: 'portrig', method: 'set_dmz', params: common.DMZ_FIELDS }),
-);
-const callHostHints = rpc.declare({ object: 'luci-rpc', method: 'getHostHints', expect: { '': {} } });
-
 const SID = 'dmz';
 
 return view.extend({
 	load() {
-		return Promise.all([callList(), L.resolveDefault(callHostHints(), {})]);
+		return Promise.all([api.call('list'), api.hostHints()]);
 	},
 
 	render(data) {
 		const list = data[0];
-		const error = common.apiError(list);
 		const config = {};
-		config[SID] = Object.assign({ enabled: '0' }, error ? {} : list?.dmz);
+		config[SID] = Object.assign({ enabled: '0' }, list.error ? {} : list.reply?.dmz);
 
 		this.note = E('div', {});
 		const m = new form.JSONMap(config, null, null);
@@ -40,11 +33,12 @@ return view.extend({
 		o = s.option(form.Flag, 'enabled', _('Enabled'));
 
 		o = s.option(form.Value, 'dest_ip', _('DMZ host'), _('The IPv4 address of the host in your network.'));
-		widgets.addHostChoices(o, data[1] ?? {}, false);
-		o.validate = (sid, value) =>
-			String(value ?? '').trim() === ''
-				? common.problemOf(common.dmzProblems(s.formvalue(sid)), 'dest_ip')
-				: common.validateLanIPv4(value);
+		widgets.addHostChoices(o, data[1], false);
+		o.validate = common.fieldValidator(
+			common.optional(common.validateLanIPv4),
+			(sid) => common.dmzProblems(s.formvalue(sid)),
+			'dest_ip',
+		);
 
 		o = s.option(
 			form.DynamicList,
@@ -69,7 +63,7 @@ return view.extend({
 							'Connections from the internet that no forward or trigger takes go to the DMZ host instead of being dropped. Saved settings take effect at once.',
 						),
 					),
-					error ? widgets.alert('danger', error.message) : '',
+					list.error ? widgets.alert('danger', list.error.message) : '',
 					E('div', { class: 'alert-message warning' }, [
 						E('strong', {}, _('What the DMZ exposes')),
 						E(
@@ -95,15 +89,10 @@ return view.extend({
 			.parse()
 			.then(() => {
 				const values = this.section.formvalue(SID);
-				const args = common.sectionArgs(common.DMZ_FIELDS, values, true);
-				return callSetDmz.apply(null, common.argList(common.DMZ_FIELDS, args));
+				return api.call('set_dmz', common.sectionArgs(common.DMZ_FIELDS, values, true));
 			})
-			.then((reply) => {
-				const error = common.apiError(reply);
-				if (error)
-					return widgets.showProblems(m, SID, this.note, [
-						{ field: error.field, message: common.fieldMessage(error), whole: error.message },
-					]);
+			.then((outcome) => {
+				if (outcome.error) return widgets.showError(m, SID, this.note, outcome.error);
 				dom.content(this.note, widgets.alert('success', _('The DMZ settings are in force.')));
 			})
 			.catch((e) => dom.content(this.note, widgets.alert('danger', e.message ?? String(e))));

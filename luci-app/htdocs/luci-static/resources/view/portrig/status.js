@@ -2,8 +2,8 @@
 'require view';
 'require dom';
 'require poll';
-'require rpc';
 'require ui';
+'require portrig.api as api';
 'require portrig.common as common';
 'require portrig.widgets as widgets';
 
@@ -11,18 +11,6 @@
  * Status: the daemon state, the live trigger openings (each with a Close button) and the
  * counters of every entry, refreshed by LuCI's poll loop.
  */
-
-const callStatus = common.settled(rpc.declare({ object: 'portrig', method: 'status' }));
-const callList = common.settled(rpc.declare({ object: 'portrig', method: 'list' }));
-const callOpenings = common.settled(rpc.declare({ object: 'portrig', method: 'openings' }));
-const callCloseOpening = common.settled(
-	rpc.declare({
-		object: 'portrig',
-		method: 'close_opening',
-		params: ['trigger', 'host'],
-	}),
-);
-const callHostHints = rpc.declare({ object: 'luci-rpc', method: 'getHostHints', expect: { '': {} } });
 
 function yesNo(value) {
 	if (value === true) return _('yes');
@@ -32,16 +20,16 @@ function yesNo(value) {
 
 return view.extend({
 	load() {
-		return Promise.all([this.fetch(), L.resolveDefault(callHostHints(), {})]);
+		return Promise.all([this.fetch(), api.hostHints()]);
 	},
 
-	/** status, list and openings (each an error reply when it failed). */
+	/** The outcomes of status, list and openings. */
 	fetch() {
-		return Promise.all([callStatus(), callList(), callOpenings()]);
+		return Promise.all([api.call('status'), api.call('list'), api.call('openings')]);
 	},
 
 	render(data) {
-		this.hints = data[1] ?? {};
+		this.hints = data[1];
 		this.state = E('table', { class: 'table' });
 		this.openings = widgets.table([
 			_('Trigger'),
@@ -65,10 +53,10 @@ return view.extend({
 
 	/** @private */
 	show(data) {
-		const status = data[0];
-		const list = common.apiError(data[1]) ? null : data[1];
-		const openings = common.apiError(data[2]) ? [] : (data[2]?.openings ?? []);
-		this.showState(status);
+		const status = data[0].error ? null : data[0].reply;
+		const list = data[1].error ? null : data[1].reply;
+		const openings = data[2].error ? [] : (data[2].reply?.openings ?? []);
+		this.showState(status, data[0].error);
 		widgets.update(
 			this.openings,
 			openings.map((o) => [
@@ -85,9 +73,8 @@ return view.extend({
 	},
 
 	/** @private */
-	showState(status) {
+	showState(status, error) {
 		const state = common.daemonState(status);
-		const error = common.apiError(status);
 		const rows = [
 			[_('Daemon running'), state.running ? _('yes') : _('no')],
 			[_('Connected to ubus'), yesNo(state.ubus)],
@@ -136,9 +123,8 @@ return view.extend({
 	},
 
 	handleClose(opening) {
-		return callCloseOpening(opening.trigger, opening.host).then((reply) => {
-			const error = common.apiError(reply);
-			if (error) widgets.notifyError(error.message);
+		return api.call('close_opening', { trigger: opening.trigger, host: opening.host }).then((outcome) => {
+			if (outcome.error) widgets.notifyError(outcome.error.message);
 			return this.fetch().then((fresh) => this.show(fresh));
 		});
 	},

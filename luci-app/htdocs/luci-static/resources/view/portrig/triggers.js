@@ -1,9 +1,5 @@
 'use strict';
-'require view';
-'require dom';
 'require form';
-'require rpc';
-'require ui';
 'require portrig.common as common';
 'require portrig.widgets as widgets';
 
@@ -14,78 +10,33 @@
  * forwarding, triggering and DMZ.
  */
 
-const callList = common.settled(rpc.declare({ object: 'portrig', method: 'list' }));
-const callOpenings = common.settled(rpc.declare({ object: 'portrig', method: 'openings' }));
-const callAddTrigger = common.settled(
-	rpc.declare({
-		object: 'portrig',
-		method: 'add_trigger',
-		params: common.TRIGGER_FIELDS,
-	}),
-);
-const callUpdateTrigger = common.settled(
-	rpc.declare({
-		object: 'portrig',
-		method: 'update_trigger',
-		params: ['id'].concat(common.TRIGGER_FIELDS),
-	}),
-);
-const callSetTriggerEnabled = common.settled(
-	rpc.declare({
-		object: 'portrig',
-		method: 'update_trigger',
-		params: ['id', 'enabled'],
-	}),
-);
-const callDeleteTrigger = common.settled(
-	rpc.declare({ object: 'portrig', method: 'delete_trigger', params: ['id'] }),
-);
-const callHostHints = rpc.declare({ object: 'luci-rpc', method: 'getHostHints', expect: { '': {} } });
-
-const NEW_TRIGGER = { enabled: '1', proto: 'tcp', open_proto: 'tcp', remote_only: '0' };
-
-return view.extend({
-	load() {
-		return Promise.all([callList(), callOpenings(), L.resolveDefault(callHostHints(), {})]);
+return widgets.EntriesView.extend({
+	kind: {
+		type: 'trigger',
+		list: 'triggers',
+		fields: common.TRIGGER_FIELDS,
+		fresh: { enabled: '1', proto: 'tcp', open_proto: 'tcp', remote_only: '0' },
+		add: 'add_trigger',
+		update: 'update_trigger',
+		remove: 'delete_trigger',
 	},
 
-	render(data) {
-		this.hints = data[2] ?? {};
-		this.problem = E('div', {});
-		this.table = widgets.table([
-			_('Name'),
-			_('Enabled'),
-			_('Trigger (outbound)'),
-			_('LAN hosts'),
-			_('Opens (inbound)'),
-			_('Idle timeout'),
-			_('Who may connect back'),
-			_('Open now'),
-			'',
-		]);
-		this.show(data[0], data[1]);
+	/** The live openings, counted per trigger. */
+	extra: 'openings',
 
-		return E('div', { class: 'cbi-map' }, [
-			E('h2', {}, _('Port Triggering')),
-			this.helpText(),
-			this.problem,
-			E('div', { class: 'cbi-section' }, [
-				this.table,
-				E(
-					'div',
-					{ class: 'cbi-section-create' },
-					E(
-						'button',
-						{ class: 'cbi-button cbi-button-add', click: ui.createHandlerFn(this, 'handleEdit', null) },
-						_('Add trigger'),
-					),
-				),
-			]),
-		]);
+	texts: {
+		heading: _('Port Triggering'),
+		empty: _('There are no triggers yet.'),
+		add: _('Add trigger'),
+		addTitle: _('Add trigger'),
+		editTitle: _('Edit trigger'),
+		save: _('Apply'),
+		deleteTitle: _('Delete trigger'),
+		enable: _('Enable or disable this trigger'),
 	},
 
 	/** Forwarding, triggering and DMZ in one paragraph each, and when to use which. */
-	helpText() {
+	intro() {
 		return E('div', { class: 'cbi-map-descr' }, [
 			E(
 				'p',
@@ -111,95 +62,51 @@ return view.extend({
 		]);
 	},
 
-	refresh() {
-		return Promise.all([callList(), callOpenings()]).then((data) => this.show(data[0], data[1]));
-	},
-
-	/** @private */
-	show(list, openings) {
-		const error = common.apiError(list);
-		dom.content(this.problem, error ? widgets.alert('danger', error.message) : null);
-		this.triggers = error ? [] : (list?.triggers ?? []);
-		this.forwards = error ? [] : (list?.forwards ?? []);
-		this.defaultTimeout = list?.globals?.trigger_timeout ?? '600';
-		const live = common.apiError(openings) ? [] : (openings?.openings ?? []);
-		widgets.update(
-			this.table,
-			this.triggers.map((t) => this.row(t, live.filter((o) => o.trigger === t.id).length)),
-			E('em', {}, _('There are no triggers yet.')),
-		);
-	},
-
-	/** @private */
-	row(trigger, openNow) {
-		const hosts = common.formatList(trigger.src_ip);
-		const opens = `${common.formatProtocols(trigger.open_proto)} ${common.formatList(trigger.open_port)}`;
+	columns() {
 		return [
-			trigger.name,
-			E('input', {
-				type: 'checkbox',
-				checked: trigger.enabled === '0' ? null : '',
-				title: _('Enable or disable this trigger'),
-				change: ui.createHandlerFn(this, 'handleToggle', trigger),
-			}),
-			`${common.formatProtocols(trigger.proto)} ${trigger.trigger_port}`,
-			hosts !== '' ? hosts : E('em', {}, _('any')),
-			opens,
-			common.formatSeconds(trigger.timeout ?? this.defaultTimeout),
-			trigger.remote_only === '1' ? _('only the contacted server') : _('anyone'),
-			String(openNow),
-			E('div', { class: 'cbi-section-actions' }, [
-				widgets.rowButton(_('Edit'), 'edit', ui.createHandlerFn(this, 'handleEdit', trigger)),
-				' ',
-				widgets.rowButton(_('Delete'), 'remove', ui.createHandlerFn(this, 'handleDelete', trigger)),
-			]),
+			_('Name'),
+			_('Enabled'),
+			_('Trigger (outbound)'),
+			_('LAN hosts'),
+			_('Opens (inbound)'),
+			_('Idle timeout'),
+			_('Who may connect back'),
+			_('Open now'),
+			'',
 		];
 	},
 
-	handleToggle(trigger, ev) {
-		return callSetTriggerEnabled(trigger.id, ev.target.checked ? '1' : '0').then((reply) => {
-			const error = common.apiError(reply);
-			if (error) widgets.notifyError(error.message);
-			return this.refresh();
-		});
+	row(trigger, openings) {
+		const hosts = common.formatList(trigger.src_ip);
+		const opens = `${common.formatProtocols(trigger.open_proto)} ${common.formatList(trigger.open_port)}`;
+		const openNow = (openings?.openings ?? []).filter((o) => o.trigger === trigger.id).length;
+		return [
+			trigger.name,
+			this.enabledToggle(trigger),
+			`${common.formatProtocols(trigger.proto)} ${trigger.trigger_port}`,
+			hosts !== '' ? hosts : E('em', {}, _('any')),
+			opens,
+			common.formatSeconds(trigger.timeout ?? this.defaultTimeout()),
+			trigger.remote_only === '1' ? _('only the contacted server') : _('anyone'),
+			String(openNow),
+			this.rowActions(trigger),
+		];
 	},
 
-	handleDelete(trigger) {
-		widgets.confirm(
-			_('Delete trigger'),
-			_('Delete the trigger %s? Ports it has opened close now.').format(trigger.name),
-			_('Delete'),
-			() => callDeleteTrigger(trigger.id).then((reply) => this.refresh().then(() => reply)),
-		);
+	/** The idle timeout of a trigger that sets none: the daemon's global one. */
+	defaultTimeout() {
+		return this.globals.trigger_timeout ?? '600';
 	},
 
-	handleEdit(trigger) {
-		const id = trigger ? trigger.id : null;
-		return widgets.editSection({
-			type: 'trigger',
-			title: trigger ? _('Edit trigger') : _('Add trigger'),
-			saveLabel: _('Apply'),
-			values: trigger ?? NEW_TRIGGER,
-			build: (s) => this.buildForm(s, id),
-			check: (values) => common.triggerProblems(Object.assign({ id: id }, values), this.others()),
-			submit: (values) => {
-				const args = common.sectionArgs(common.TRIGGER_FIELDS, values, id !== null);
-				return id === null
-					? callAddTrigger.apply(null, common.argList(common.TRIGGER_FIELDS, args))
-					: callUpdateTrigger.apply(null, [id].concat(common.argList(common.TRIGGER_FIELDS, args)));
-			},
-			done: () => this.refresh(),
-		});
+	problems(values, others) {
+		return common.triggerProblems(values, others);
 	},
 
-	/** The entries a trigger is checked against. */
-	others() {
-		return { forwards: this.forwards, triggers: this.triggers };
+	deleteQuestion(trigger) {
+		return _('Delete the trigger %s? Ports it has opened close now.').format(trigger.name);
 	},
 
-	/** @private */
-	buildForm(s, id) {
-		const others = this.others();
+	buildForm(s, problems) {
 		let o;
 
 		o = s.option(
@@ -209,12 +116,7 @@ return view.extend({
 			_('A name of your choice, different from the other triggers.'),
 		);
 		o.rmempty = false;
-		o.validate = (sid, value) => {
-			const own = common.validateDisplayName(value);
-			if (own !== true) return own;
-			const values = Object.assign({ id: id }, s.formvalue(sid));
-			return common.problemOf(common.triggerProblems(values, others), 'name');
-		};
+		o.validate = common.fieldValidator(common.validateDisplayName, problems, 'name');
 
 		o = s.option(form.Flag, 'enabled', _('Enabled'));
 		o.default = o.enabled;
@@ -270,10 +172,10 @@ return view.extend({
 			'timeout',
 			_('Idle timeout'),
 			_('Seconds without traffic before the ports close again. Empty: the default of %s seconds.').format(
-				this.defaultTimeout,
+				this.defaultTimeout(),
 			),
 		);
-		o.placeholder = String(this.defaultTimeout);
+		o.placeholder = String(this.defaultTimeout());
 		o.validate = (_sid, value) => common.optional(common.validateSeconds)(value);
 
 		o = s.option(
@@ -283,8 +185,4 @@ return view.extend({
 			_('When set, the opened ports accept connections only from the server the LAN host contacted.'),
 		);
 	},
-
-	handleSaveApply: null,
-	handleSave: null,
-	handleReset: null,
 });

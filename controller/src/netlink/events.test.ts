@@ -1,0 +1,151 @@
+// The conntrack event stream against the real kernel, in a network namespace made for the test
+// (root needed). follow.ts runs inside it and prints what ConntrackEvents delivers.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+
+const NS = `nlev${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const BUN = process.execPath;
+const FOLLOW = join(import.meta.dir, "follow.ts");
+
+function sh(argv: string[], input?: string): string {
+	const r = Bun.spawnSync(argv, { stdin: input === undefined ? "ignore" : Buffer.from(input) });
+	if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`);
+	return r.stdout.toString();
+}
+const inNs = (...argv: string[]) => sh(["ip", "netns", "exec", NS, ...argv]);
+
+/**
+ * UDP datagrams to 10.99.0.2:`ports` in the namespace: one conntrack entry per port. No host
+ * has that address (the far end of a veth pair, with a fixed neighbour entry), so no ICMP
+ * answer comes back.
+ */
+function udpTo(ports: number[]): void {
+	const code = `const s = require("node:dgram").createSocket("udp4");
+		const ports = ${JSON.stringify(ports)};
+		let i = 0; const next = () => i < ports.length ? s.send("x", ports[i++], "10.99.0.2", next) : s.close(); next();`;
+	inNs(BUN, "-e", code);
+}
+
+type Line = Record<string, unknown> & { type: string };
+
+/** follow.ts in the namespace, its JSON lines readable with a deadline. */
+function follow(...args: string[]) {
+	const proc = Bun.spawn(["ip", "netns", "exec", NS, BUN, FOLLOW, ...args], {
+		stdin: "pipe",
+		stdout: "pipe",
+		stderr: "pipe",
+	});
+	const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+	let buffer = "";
+	const lines: Line[] = [];
+	const pump = (async () => {
+		for (;;) {
+			const r = await reader.read();
+			if (r.done) return;
+			buffer += new TextDecoder().decode(r.value);
+			let nl = buffer.indexOf("\n");
+			while (nl >= 0) {
+				lines.push(JSON.parse(buffer.slice(0, nl)) as Line);
+				buffer = buffer.slice(nl + 1);
+				nl = buffer.indexOf("\n");
+			}
+		}
+	})();
+	return {
+		lines,
+		/** The first line (from the start) that `pred` accepts; throws after `ms`. */
+		async waitFor(pred: (l: Line) => boolean, ms = 5000): Promise<Line> {
+			const deadline = Date.now() + ms;
+			for (;;) {
+				const hit = lines.find(pred);
+				if (hit) return hit;
+				if (Date.now() > deadline) throw new Error(`no such line within ${ms} ms; got ${lines.length} lines`);
+				await Bun.sleep(20);
+			}
+		},
+		send(text: string) {
+			(proc.stdin as import("bun").FileSink).write(`${text}\n`);
+			(proc.stdin as import("bun").FileSink).flush();
+		},
+		async stop() {
+			(proc.stdin as import("bun").FileSink).end();
+			const exited = await Promise.race([proc.exited, Bun.sleep(3000).then(() => null)]);
+			if (exited === null) proc.kill(9);
+			await pump.catch(() => undefined);
+		},
+	};
+}
+
+const entryTo = (port: number, kind: string) => (l: Line) =>
+	l.type === "entry" && l.kind === kind && (l.orig as { dport?: number }).dport === port;
+
+beforeAll(() => {
+	sh(["ip", "netns", "add", NS]);
+	inNs("ip", "link", "set", "lo", "up");
+	inNs("ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+	inNs("ip", "link", "set", "v0", "up");
+	inNs("ip", "link", "set", "v1", "up");
+	inNs("ip", "addr", "add", "10.99.0.1/24", "dev", "v0");
+	inNs("ip", "neigh", "add", "10.99.0.2", "lladdr", "02:00:00:00:00:02", "dev", "v0");
+	// Conntrack runs in a namespace only once a rule there needs it.
+	sh(
+		["ip", "netns", "exec", NS, "nft", "-f", "-"],
+		"table inet t {\n\tchain out {\n\t\ttype filter hook output priority 0; ct state new counter\n\t}\n}\n",
+	);
+});
+
+afterAll(() => {
+	Bun.spawnSync(["ip", "netns", "del", NS]);
+});
+
+describe("ConntrackEvents in a network namespace", () => {
+	test("a new UDP flow arrives as a NEW event and its deletion as a DESTROY event", async () => {
+		const f = follow();
+		try {
+			await f.waitFor((l) => l.type === "ready");
+			udpTo([9101]);
+			const created = await f.waitFor(entryTo(9101, "new"));
+			expect(created).toMatchObject({
+				family: "ipv4",
+				orig: { src: "10.99.0.1", dst: "10.99.0.2", proto: 17 },
+			});
+			inNs("conntrack", "-D", "-p", "udp", "--dport", "9101");
+			const destroyed = await f.waitFor(entryTo(9101, "destroy"));
+			expect(destroyed.id).toBe(created.id);
+		} finally {
+			await f.stop();
+		}
+	});
+
+	test("a dump lists the flows that exist", async () => {
+		udpTo([9201, 9202]);
+		const out = inNs(BUN, FOLLOW, "--dump")
+			.trim()
+			.split("\n")
+			.map((l) => JSON.parse(l) as Line);
+		const ports = out.map((l) => (l.orig as { dport?: number }).dport);
+		expect(ports).toEqual(expect.arrayContaining([9201, 9202]));
+	});
+
+	test("an overrun (ENOBUFS) is counted, followed by a resync from a dump, and events flow again", async () => {
+		inNs("conntrack", "-F");
+		// A receive buffer of a few events and an event loop kept busy: the kernel must drop.
+		const f = follow("--buffer", "4096", "--block-ms", "1500");
+		try {
+			await f.waitFor((l) => l.type === "ready");
+			const flows = Array.from({ length: 2000 }, (_, i) => 20000 + i);
+			udpTo(flows);
+			const resync = await f.waitFor((l) => l.type === "resync", 15000);
+			// The dump holds the flows whose events were dropped.
+			expect(resync.entries as number).toBeGreaterThanOrEqual(flows.length);
+			f.send("stats");
+			const stats = await f.waitFor((l) => l.type === "stats");
+			expect(stats.overruns as number).toBeGreaterThanOrEqual(1);
+			expect(stats.resyncs as number).toBeGreaterThanOrEqual(1);
+			udpTo([9301]);
+			await f.waitFor(entryTo(9301, "new"));
+		} finally {
+			await f.stop();
+		}
+	});
+});

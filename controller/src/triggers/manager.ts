@@ -1,0 +1,488 @@
+// The trigger manager: knows the live openings, tells when they open, close or refuse a host,
+// puts them back when the table had to be re-created, and closes them on request.
+//
+// The kernel opens and closes (ruleset/triggers.ts: map elements with timeouts, updated from
+// the packet path), so nothing here is on the packet's way and nothing is lost when the daemon
+// is down. The manager reads the trigger maps with `nft -j list` when something may have
+// changed: a new connection to a trigger port (ctnetlink NEW events), the predicted expiry of
+// an opening, a resync after an event overrun, a close request, a new config.
+//
+//   const m = new TriggerManager({ nft, onEvent });
+//   await m.adopt(config);            // before the first DataPlane.apply: openings left in the kernel
+//   await dataplane.apply(config, env);
+//   await m.start(config);            // puts adopted openings back, follows conntrack
+//   await m.update(config);           // after every later apply
+//   m.restored(sets)                  // DataPlane onRestored: re-add live openings
+//   m.openings(); await m.close("irc", "192.168.1.10"); await m.stop();
+import type { Config } from "../config/schema";
+import { formatPortRange } from "../config/schema";
+import { Serial } from "../daemon/serial";
+import { log } from "../log/log";
+import type { ConntrackEntry } from "../netlink/conntrack";
+import { ConntrackEvents, type ConntrackEventsStats } from "../netlink/events";
+import { type Nft, NftError } from "../ruleset/nft";
+import { canonicalAddress } from "../ruleset/prefix";
+import { activeTriggers, type TriggerSets, type TriggerWithId, triggerSets } from "../ruleset/triggers";
+import {
+	addOpenings,
+	batch,
+	deleteOpenings,
+	type KernelOpening,
+	parseIPv4Map,
+	parseIPv4Owners,
+	parseIPv6Set,
+	strayOwners,
+} from "./elements";
+import { matchingTriggers } from "./match";
+
+/** A live opening, as the API lists it. */
+export type Opening = {
+	trigger: string;
+	name: string;
+	host: string;
+	remote?: string;
+	proto: string;
+	ports: string[];
+	/** Seconds until it closes unless traffic restarts the timer. */
+	expires: number;
+	/** Unix time (s) it opened; for one adopted from a previous daemon, when it was last used. */
+	since: number;
+};
+
+export type OpeningEvent = Opening & {
+	action: "open" | "close" | "refused";
+	/** close: "expired", "closed" (on request) or "removed" (trigger changed or gone). */
+	reason?: "expired" | "closed" | "removed";
+	/** refused: the host that holds the opening. */
+	owner?: string;
+};
+
+export type TriggerManagerOptions = {
+	nft: Nft;
+	onEvent?: (event: OpeningEvent) => void;
+	/** Follow ctnetlink events (default true). */
+	conntrack?: boolean;
+};
+
+export type TriggerManagerStats = {
+	openings: number;
+	scans: number;
+	refused: number;
+	adopted: number;
+	readded: number;
+	conntrack?: ConntrackEventsStats;
+};
+
+type Live = KernelOpening & { trigger: string; since: number; expiresAt: number };
+
+/** A trigger connection seen in a NEW event, to check against the owner after the next scan. */
+type Candidate = { trigger: string; host: string; remote: string };
+
+const keyOf = (trigger: string, o: KernelOpening) => `${trigger} ${o.family} ${o.remote ?? "*"} ${o.host}`;
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** nft lists whole seconds rounded down: the real expiry is at most this much later. */
+const LIST_ROUNDING_MS = 1000;
+const SCAN_DELAY_MS = 10;
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+export class TriggerManager {
+	private triggers = new Map<string, { trigger: TriggerWithId; sets: TriggerSets }>();
+	private readonly live = new Map<string, Live>();
+	private adopted: { trigger: string; sets: TriggerSets; openings: KernelOpening[] }[] = [];
+	private adoptedAt = 0;
+	private readonly serial = new Serial();
+	private events: ConntrackEvents | undefined;
+	private readonly pending = new Set<string>();
+	private candidates: Candidate[] = [];
+	private scanTimer: ReturnType<typeof setTimeout> | undefined;
+	private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+	private readonly lastRefusalLog = new Map<string, number>();
+	private readonly closing = new Set<string>();
+	private started = false;
+	private readonly counts = { scans: 0, refused: 0, adopted: 0, readded: 0 };
+
+	constructor(private readonly options: TriggerManagerOptions) {}
+
+	// ---- lifecycle ------------------------------------------------------------------------------
+
+	/**
+	 * Reads the openings a previous daemon left in the kernel (they outlive it), for the
+	 * triggers of `config`. Call before the first DataPlane.apply, which re-creates the table.
+	 */
+	adopt(config: Config): Promise<number> {
+		return this.serial.run(async () => {
+			this.adopted = [];
+			this.adoptedAt = Date.now();
+			for (const { trigger, sets } of this.index(config).values()) {
+				const openings = (await this.read(sets)).openings.filter((o) => o.expires > 0);
+				if (openings.length) this.adopted.push({ trigger: trigger.id, sets, openings });
+			}
+			const n = this.adopted.reduce((sum, a) => sum + a.openings.length, 0);
+			this.counts.adopted += n;
+			if (n) log("notice", `triggers: adopting ${n} live opening(s) left in the kernel`);
+			return n;
+		});
+	}
+
+	/** After the first apply: puts adopted openings back (known, so no "open" again), then follows conntrack. */
+	async start(config: Config): Promise<void> {
+		this.started = true;
+		await this.serial.run(async () => {
+			this.setConfig(config);
+			const now = Date.now();
+			const elapsed = Math.floor((now - this.adoptedAt) / 1000);
+			const cmds: ReturnType<typeof addOpenings> = [];
+			for (const a of this.adopted) {
+				const t = this.triggers.get(a.trigger);
+				// Only where the trigger still exists with the same structures.
+				if (!t || JSON.stringify(t.sets) !== JSON.stringify(a.sets)) continue;
+				const left = a.openings
+					.map((o) => ({ ...o, expires: o.expires - elapsed }))
+					.filter((o) => o.expires > 0);
+				cmds.push(...addOpenings(a.sets, left));
+				for (const o of left)
+					this.live.set(keyOf(a.trigger, o), {
+						...o,
+						trigger: a.trigger,
+						since: now - (o.timeout - o.expires) * 1000,
+						expiresAt: now + o.expires * 1000 + LIST_ROUNDING_MS,
+					});
+			}
+			this.adopted = [];
+			await this.putBack(cmds, "adopted");
+		});
+		if (this.options.conntrack !== false && !this.events) {
+			this.events = new ConntrackEvents({
+				groups: ["NEW"],
+				onEntry: (entry) => this.onConntrack(entry),
+				onResync: (entries) => this.onResync(entries),
+			});
+			this.events.start();
+		}
+		await this.scan([...this.triggers.keys()]);
+	}
+
+	/** After every apply of a new config (before start: nothing): openings of changed or removed triggers are gone. */
+	async update(config: Config): Promise<void> {
+		if (!this.started) return;
+		await this.serial.run(async () => {
+			const before = this.triggers;
+			this.setConfig(config);
+			for (const [id, old] of before) {
+				const now = this.triggers.get(id);
+				if (now && JSON.stringify(now.sets) === JSON.stringify(old.sets)) continue;
+				for (const [key, l] of this.live)
+					if (l.trigger === id) {
+						this.live.delete(key);
+						this.emit("close", l, old.trigger, { reason: "removed" });
+					}
+			}
+		});
+		await this.scan([...this.triggers.keys()]);
+	}
+
+	/** DataPlane re-created these sets (table restored): put the live openings back into them. */
+	restored(sets: string[]): Promise<void> {
+		return this.serial.run(async () => {
+			const names = new Set(sets);
+			const now = Date.now();
+			const cmds: ReturnType<typeof addOpenings> = [];
+			for (const { trigger, sets: s } of this.triggers.values()) {
+				const lost = [...this.live.values()].filter(
+					(l) =>
+						l.trigger === trigger.id &&
+						l.expiresAt > now &&
+						((l.family === 4 && s.v4 && names.has(s.v4.map)) ||
+							(l.family === 6 && s.v6 && names.has(s.v6.set))),
+				);
+				const withTimeLeft = lost.map((l) => ({ ...l, expires: Math.ceil((l.expiresAt - now) / 1000) }));
+				cmds.push(...addOpenings(s, withTimeLeft));
+			}
+			await this.putBack(cmds, "restored");
+		});
+	}
+
+	async stop(): Promise<void> {
+		this.started = false;
+		clearTimeout(this.scanTimer);
+		clearTimeout(this.expiryTimer);
+		await this.events?.stop();
+		this.events = undefined;
+	}
+
+	// ---- queries and requests ---------------------------------------------------------------------
+
+	openings(): Opening[] {
+		const now = Date.now();
+		return [...this.live.values()]
+			.filter((l) => l.expiresAt > now)
+			.sort((a, b) => a.since - b.since)
+			.flatMap((l) => {
+				const t = this.triggers.get(l.trigger);
+				return t ? [this.describe(l, t.trigger, now)] : [];
+			});
+	}
+
+	/** Closes the openings of `trigger` (of one LAN host if given) now; resolves to how many. */
+	close(trigger: string, host?: string): Promise<number> {
+		return this.serial.run(async () => {
+			const t = this.triggers.get(trigger);
+			if (!t) return 0;
+			// What the kernel holds now: an opening may have expired or opened since the last look.
+			await this.scanOne(trigger);
+			const doomed = [...this.live.values()].filter(
+				(l) => l.trigger === trigger && (host === undefined || sameAddress(l.host, host)),
+			);
+			if (doomed.length === 0) return 0;
+			for (const l of doomed) this.closing.add(keyOf(trigger, l));
+			try {
+				await this.options.nft.apply(batch(deleteOpenings(t.sets, doomed))).catch(async () => {
+					// One of them expired meanwhile (a delete of a missing element fails the batch).
+					await this.scanOne(trigger);
+					const left = doomed.filter((l) => this.live.has(keyOf(trigger, l)));
+					if (left.length) await this.options.nft.apply(batch(deleteOpenings(t.sets, left)));
+				});
+			} finally {
+				await this.scanOne(trigger);
+				for (const l of doomed) this.closing.delete(keyOf(trigger, l));
+			}
+			this.scheduleExpiry();
+			return doomed.filter((l) => !this.live.has(keyOf(trigger, l))).length;
+		});
+	}
+
+	stats(): TriggerManagerStats {
+		return {
+			openings: this.openings().length,
+			...this.counts,
+			...(this.events ? { conntrack: this.events.stats() } : {}),
+		};
+	}
+
+	// ---- conntrack ------------------------------------------------------------------------------
+
+	private onConntrack(entry: ConntrackEntry): void {
+		if (entry.kind !== "new") return;
+		const hits = matchingTriggers(
+			entry,
+			[...this.triggers.values()].map((t) => t.trigger),
+		);
+		for (const t of hits) {
+			if (entry.family === "ipv4")
+				this.candidates.push({ trigger: t.id, host: entry.orig.src, remote: entry.orig.dst });
+			this.pending.add(t.id);
+		}
+		if (hits.length) this.scanSoon();
+	}
+
+	/** After lost events: look at every trigger again, and at every live trigger connection. */
+	private onResync(entries: ConntrackEntry[]): void {
+		const triggers = [...this.triggers.values()].map((t) => t.trigger);
+		for (const e of entries)
+			for (const t of matchingTriggers(e, triggers))
+				if (e.family === "ipv4")
+					this.candidates.push({ trigger: t.id, host: e.orig.src, remote: e.orig.dst });
+		for (const id of this.triggers.keys()) this.pending.add(id);
+		this.scanSoon();
+	}
+
+	private scanSoon(): void {
+		if (this.scanTimer || !this.started) return;
+		this.scanTimer = setTimeout(() => {
+			this.scanTimer = undefined;
+			const ids = [...this.pending];
+			this.pending.clear();
+			void this.scan(ids);
+		}, SCAN_DELAY_MS);
+	}
+
+	// ---- reading the kernel ---------------------------------------------------------------------
+
+	private scan(ids: string[]): Promise<void> {
+		return this.serial.run(async () => {
+			for (const id of ids) await this.scanOne(id);
+			this.checkCandidates();
+			this.scheduleExpiry();
+		});
+	}
+
+	/** Reads one trigger's structures and turns the differences into open/close events. */
+	private async scanOne(id: string): Promise<void> {
+		const t = this.triggers.get(id);
+		if (!t) return;
+		this.counts.scans++;
+		let found: Awaited<ReturnType<TriggerManager["read"]>>;
+		try {
+			found = await this.read(t.sets);
+		} catch (e) {
+			log("err", `triggers: reading the openings of '${t.trigger.name}': ${message(e)}`);
+			return;
+		}
+		const now = Date.now();
+		const seen = new Set<string>();
+		for (const o of found.openings) {
+			const key = keyOf(id, o);
+			seen.add(key);
+			const expiresAt = now + o.expires * 1000 + LIST_ROUNDING_MS;
+			const known = this.live.get(key);
+			if (known) {
+				known.expiresAt = expiresAt;
+				known.timeout = o.timeout;
+				continue;
+			}
+			const l: Live = {
+				...o,
+				trigger: id,
+				expiresAt,
+				since: now - Math.max(0, o.timeout - o.expires) * 1000,
+			};
+			this.live.set(key, l);
+			this.emit("open", l, t.trigger);
+		}
+		for (const [key, l] of this.live) {
+			if (l.trigger !== id || seen.has(key)) continue;
+			this.live.delete(key);
+			this.emit("close", l, t.trigger, { reason: this.closing.has(key) ? "closed" : "expired" });
+		}
+		if (found.stray.length) {
+			log("notice", `triggers: '${t.trigger.name}': dropping ${found.stray.length} stray owner entries`);
+			await this.options.nft.apply(batch(found.stray)).catch(() => undefined);
+		}
+	}
+
+	/** The openings in one trigger's structures (missing structures hold none). */
+	private async read(sets: TriggerSets) {
+		const list = (kind: "map" | "set", name: string) =>
+			this.options.nft.run(["-j", "list", kind, "inet", "portrig", name]).catch((e) => {
+				if (e instanceof NftError && /No such file or directory/.test(e.stderr)) return undefined;
+				throw e;
+			});
+		// Owners before the map: a packet adds the map element before its owner entry, so every
+		// owner listed first has its map element in the listing after (else it is a stray).
+		const owners = sets.v4 ? await list("set", sets.v4.owners) : undefined;
+		const [map, v6] = await Promise.all([
+			sets.v4 ? list("map", sets.v4.map) : undefined,
+			sets.v6 ? list("set", sets.v6.set) : undefined,
+		]);
+		const openings = [...(map ? parseIPv4Map(map, sets) : []), ...(v6 ? parseIPv6Set(v6, sets) : [])];
+		const stray = owners ? strayOwners(sets, openings, parseIPv4Owners(owners)) : [];
+		return { openings, stray };
+	}
+
+	/** NEW trigger connections of hosts that did not get the opening: refused, logged, counted. */
+	private checkCandidates(): void {
+		const candidates = this.candidates;
+		this.candidates = [];
+		for (const c of candidates) {
+			const t = this.triggers.get(c.trigger);
+			if (!t) continue;
+			const holder = [...this.live.values()].find(
+				(l) => l.trigger === c.trigger && l.family === 4 && (!t.sets.remote || l.remote === c.remote),
+			);
+			if (!holder || sameAddress(holder.host, c.host)) continue;
+			this.counts.refused++;
+			const refused: Live = { ...holder, host: c.host };
+			this.emit("refused", refused, t.trigger, { owner: holder.host });
+		}
+	}
+
+	private scheduleExpiry(): void {
+		clearTimeout(this.expiryTimer);
+		if (!this.started || this.live.size === 0) return;
+		const next = Math.min(...[...this.live.values()].map((l) => l.expiresAt));
+		this.expiryTimer = setTimeout(
+			() => {
+				const due = Date.now();
+				const ids = new Set(
+					[...this.live.values()].filter((l) => l.expiresAt <= due + 50).map((l) => l.trigger),
+				);
+				void this.scan([...ids]);
+			},
+			Math.max(50, next - Date.now()),
+		);
+	}
+
+	// ---- writing the kernel -----------------------------------------------------------------------
+
+	private async putBack(cmds: ReturnType<typeof addOpenings>, why: "adopted" | "restored"): Promise<void> {
+		if (cmds.length === 0) return;
+		const n = cmds.reduce(
+			(sum, c) => sum + ("add" in c && "element" in c.add ? c.add.element.elem.length : 0),
+			0,
+		);
+		try {
+			await this.options.nft.apply(batch(cmds));
+			this.counts.readded += n;
+			log("notice", `triggers: put back ${n} element(s) of ${why} openings with their remaining time`);
+		} catch (e) {
+			log("err", `triggers: putting back ${why} openings failed: ${message(e)}`);
+		}
+	}
+
+	// ---- helpers ----------------------------------------------------------------------------------
+
+	private index(config: Config): Map<string, { trigger: TriggerWithId; sets: TriggerSets }> {
+		return new Map(
+			activeTriggers(config).map((t) => [
+				t.id,
+				{ trigger: t, sets: triggerSets(t, config.globals.trigger_timeout) },
+			]),
+		);
+	}
+
+	private setConfig(config: Config): void {
+		this.triggers = this.index(config);
+	}
+
+	private describe(l: Live, t: TriggerWithId, now: number): Opening {
+		return {
+			trigger: t.id,
+			name: t.name,
+			host: l.host,
+			...(l.remote ? { remote: l.remote } : {}),
+			proto: t.open_proto.join(" "),
+			ports: t.open_port.map(formatPortRange),
+			expires: Math.max(0, Math.ceil((l.expiresAt - LIST_ROUNDING_MS - now) / 1000)),
+			since: Math.floor(l.since / 1000),
+		};
+	}
+
+	private emit(
+		action: OpeningEvent["action"],
+		l: Live,
+		t: TriggerWithId,
+		extra: Pick<OpeningEvent, "reason" | "owner"> = {},
+	): void {
+		const opening = this.describe(l, t, Date.now());
+		const event: OpeningEvent = { action, ...opening, ...extra };
+		const what = `${opening.proto} ${opening.ports.join(", ")}`;
+		const peer = opening.remote ? ` for ${opening.remote}` : "";
+		if (action === "open")
+			log(
+				"notice",
+				`trigger '${t.name}': opened ${what} to ${opening.host}${peer}, idle timeout ${l.timeout} s`,
+			);
+		else if (action === "close")
+			log("notice", `trigger '${t.name}': closed ${what} to ${opening.host}${peer} (${extra.reason})`);
+		else {
+			const key = `${t.id} ${opening.host}`;
+			const last = this.lastRefusalLog.get(key) ?? 0;
+			if (Date.now() - last >= REFUSAL_LOG_INTERVAL_MS) {
+				this.lastRefusalLog.set(key, Date.now());
+				log(
+					"warning",
+					`trigger '${t.name}': ${opening.host} triggered, but ${extra.owner} holds the opening${peer} (${opening.expires} s left): ${opening.host} gets nothing until it closes (${this.counts.refused} refusals so far)`,
+				);
+			}
+		}
+		try {
+			this.options.onEvent?.(event);
+		} catch (e) {
+			log("err", `triggers: event handler failed: ${message(e)}`);
+		}
+	}
+}
+
+function sameAddress(a: string, b: string): boolean {
+	return canonicalAddress(a) === canonicalAddress(b);
+}

@@ -1,0 +1,211 @@
+// Trigger openings across the daemon's life and the ruleset's: precedence of forwards and the
+// DMZ, `kill -9`, a restart that adopts live openings, `nft flush ruleset`, and a conntrack
+// event overrun. Real connections in the lab throughout.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { DataPlane } from "../controller/src/ruleset/dataplane";
+import { configFromSections } from "../controller/src/ruleset/golden/scenario";
+import { ADDR, type Daemon, Lab, type LabNode, type Proto } from "./lib/lab";
+
+setDefaultTimeout(60_000);
+
+const ROUTER = ADDR.router.v4;
+const WAN1 = ADDR.wan1.v4;
+
+const GLOBALS = `config globals 'globals'
+	list wan_device 'eth1'
+	list lan_device 'br-lan'
+`;
+const trigger = (id: string, port: number, open: number, timeout: number) => `
+config trigger '${id}'
+	option name '${id}'
+	option trigger_port '${port}'
+	list open_port '${open}'
+	option timeout '${timeout}'
+`;
+
+let lab: Lab;
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!(await check())) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await Bun.sleep(50);
+	}
+}
+
+async function fire(from: LabNode, port: number): Promise<void> {
+	expect((await lab.probe(from, "tcp", WAN1, port))?.node).toBe("wan1");
+}
+
+const inbound = (from: LabNode, proto: Proto, port: number) =>
+	lab.probe(from, proto, ROUTER, port, 1000).then((a) => a?.node ?? null);
+
+type Row = { trigger: string; host: string; expires: number; since: number };
+async function openings(d: Daemon): Promise<Row[]> {
+	const r = await d.call("openings");
+	expect(r.code).toBe(0);
+	return (r.reply as { openings: Row[] }).openings;
+}
+
+type Stats = {
+	adopted: number;
+	readded: number;
+	conntrack: { overruns: number; resyncs: number; events: number };
+};
+async function stats(d: Daemon): Promise<Stats> {
+	return ((await d.call("status")).reply as { trigger_stats: Stats }).trigger_stats;
+}
+
+beforeAll(async () => {
+	lab = await Lab.up();
+	await Promise.all([
+		lab.serve("wan1", "tcp", [7001, 7002, 7003, 7004, 7005, 7010]),
+		lab.serve("lan1", "tcp", [7101, 7102, 7103, 7104, 7105, 7200, 7201, 7202]),
+		lab.serve("lan2", "tcp", [7104, 7105, 7200, 7201, 7202]),
+	]);
+});
+
+afterAll(async () => {
+	await lab?.down();
+});
+
+describe("precedence (the ruleset alone, config checks bypassed)", () => {
+	test("a forward wins over a trigger opening, a trigger opening over the DMZ", async () => {
+		// `portrig check` refuses a trigger that opens a forwarded port; the chain priorities
+		// must still give the forward the port if such a config reached the kernel.
+		const config = configFromSections({
+			globals: { wan_device: "eth1", lan_device: "br-lan" },
+			forwards: [{ id: "fwd", proto: "tcp", src_dport: "7200", dest_ip: ADDR.lan2.v4 }],
+			triggers: [{ id: "t", name: "t", trigger_port: "7010", open_port: ["7200", "7201"] }],
+			dmz: { enabled: "1", dest_ip: ADDR.lan2.v4 },
+		});
+		const dp = new DataPlane({ prefix: lab.nsExec("router") });
+		try {
+			await dp.apply(config, { wanDevices: ["eth1"], lanDevices: ["br-lan"] });
+			await fire("lan1", 7010);
+			expect(await inbound("wan1", "tcp", 7200)).toBe("lan2"); // the forward
+			expect(await inbound("wan1", "tcp", 7201)).toBe("lan1"); // the trigger opening
+			expect(await inbound("wan1", "tcp", 7202)).toBe("lan2"); // the DMZ
+		} finally {
+			await dp.remove();
+		}
+	});
+});
+
+describe("a daemon's life", () => {
+	test("the API refuses a trigger that opens a forwarded port, naming the field", async () => {
+		const d = await lab.startDaemon(
+			`${GLOBALS}\nconfig forward 'web'\n\toption proto 'tcp'\n\toption src_dport '7200'\n\toption dest_ip '${ADDR.lan2.v4}'\n`,
+		);
+		try {
+			const r = await d.call("add_trigger", {
+				name: "clash",
+				trigger_port: "7010",
+				open_port: ["7199-7201"],
+			});
+			expect(r.code).not.toBe(0);
+			expect(r.reply).toMatchObject({ status: 2, field: "open_port" });
+		} finally {
+			await d.stop();
+		}
+	});
+
+	test("after kill -9 of the daemon the opening still works, and the kernel closes it on time", async () => {
+		const d = await lab.startDaemon(GLOBALS + trigger("k", 7001, 7101, 3));
+		try {
+			await fire("lan1", 7001);
+			expect(await inbound("wan1", "tcp", 7101)).toBe("lan1");
+			process.kill(d.pid, "SIGKILL");
+			await d.exited;
+			expect(await inbound("wan1", "tcp", 7101)).toBe("lan1");
+			// Probing would restart the timer (it is traffic through the opening): stay away for
+			// longer than the 3 s timeout, then look once.
+			await Bun.sleep(4500);
+			expect(await inbound("wan1", "tcp", 7101)).toBeNull();
+		} finally {
+			await lab.exec("router", ["nft", "delete", "table", "inet", "portrig"], { check: false });
+		}
+	});
+
+	test("a restarted daemon adopts the openings left in the kernel, with their remaining time", async () => {
+		const config = GLOBALS + trigger("a", 7002, 7102, 60);
+		const first = await lab.startDaemon(config);
+		await fire("lan1", 7002);
+		await waitFor("the opening to be listed", async () => (await openings(first)).length === 1);
+		await Bun.sleep(2000);
+		process.kill(first.pid, "SIGKILL");
+		await first.exited;
+		const second = await lab.startDaemon(config);
+		try {
+			const [o] = await openings(second);
+			expect(o).toMatchObject({ trigger: "a", host: ADDR.lan1.v4 });
+			// About 2 s of its 60 s were used before the restart: the time left came along.
+			expect(o?.expires).toBeLessThanOrEqual(59);
+			expect(o?.expires).toBeGreaterThan(50);
+			expect((await stats(second)).adopted).toBe(1);
+			expect(await inbound("wan1", "tcp", 7102)).toBe("lan1");
+		} finally {
+			await second.stop();
+		}
+	});
+
+	test("after `nft flush ruleset` the table comes back with the live openings in it", async () => {
+		const d = await lab.startDaemon(GLOBALS + trigger("f", 7003, 7103, 60));
+		try {
+			await fire("lan1", 7003);
+			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
+			await lab.exec("router", ["nft", "flush", "ruleset"]);
+			await waitFor("the table and the opening to come back", async () => {
+				const map = await lab.exec("router", ["nft", "list", "map", "inet", "portrig", "tr_f_4"], {
+					check: false,
+				});
+				return map.stdout.includes(ADDR.lan1.v4);
+			});
+			await lab.reloadFw4();
+			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
+			expect((await openings(d)).map((o) => o.host)).toEqual([ADDR.lan1.v4]);
+		} finally {
+			await d.stop();
+		}
+	});
+
+	test("a flood that overruns the conntrack events is counted and resynced; no trigger is lost", async () => {
+		const d = await lab.startDaemon(GLOBALS + trigger("o", 7004, 7104, 60) + trigger("p", 7005, 7105, 60));
+		try {
+			// The daemon stops reading (SIGSTOP) while 50,000 new flows cross the router and
+			// lan1 triggers: the kernel must drop events.
+			process.kill(d.pid, "SIGSTOP");
+			await flood("lan1", 50_000);
+			await fire("lan1", 7004);
+			process.kill(d.pid, "SIGCONT");
+			await waitFor("an overrun and a resync", async () => {
+				const s = (await stats(d)).conntrack;
+				return s.overruns >= 1 && s.resyncs >= 1;
+			});
+			// The opening whose NEW event may have been dropped is known all the same …
+			await waitFor("the opening to be listed", async () =>
+				(await openings(d)).some((o) => o.trigger === "o" && o.host === ADDR.lan1.v4),
+			);
+			expect(await inbound("wan1", "tcp", 7104)).toBe("lan1");
+			// … and events flow again: a new trigger is reported at once.
+			await fire("lan2", 7005);
+			await waitFor("the new opening to be listed", async () =>
+				(await openings(d)).some((o) => o.trigger === "p" && o.host === ADDR.lan2.v4),
+			);
+			expect(await inbound("wan1", "tcp", 7105)).toBe("lan2");
+		} finally {
+			process.kill(d.pid, "SIGCONT");
+			await d.stop();
+		}
+	});
+});
+
+/** `count` UDP datagrams from a LAN host to wan1, each to another port: one new flow each. */
+async function flood(from: LabNode, count: number): Promise<void> {
+	const code = `const s = require("node:dgram").createSocket("udp4");
+		s.on("error", () => {});
+		let i = 0;
+		const next = () => { if (i >= ${count}) return s.close(); s.send("x", 10000 + (i++ % 50000), "${WAN1}", next); };
+		next();`;
+	await lab.exec(from, [process.execPath, "-e", code]);
+}
