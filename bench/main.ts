@@ -5,8 +5,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bench, machine } from "./bench";
 import { forwardsBench } from "./forwards";
+import { netlinkBench } from "./netlink";
+import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench];
+const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench];
 
 const sections: string[] = [];
 for (const bench of BENCHES) sections.push(await bench.run());

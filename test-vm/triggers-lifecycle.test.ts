@@ -169,13 +169,28 @@ describe("a daemon's life", () => {
 		}
 	});
 
-	test("a flood that overruns the conntrack events is counted and resynced; no trigger is lost", async () => {
-		const d = await lab.startDaemon(GLOBALS + trigger("o", 7004, 7104, 60) + trigger("p", 7005, 7105, 60));
+	test("floods: other connections never reach the daemon; an overrun of trigger connections is counted and resynced, no trigger lost", async () => {
+		const d = await lab.startDaemon(
+			`${GLOBALS + trigger("o", 7004, 7104, 60) + trigger("p", 7005, 7105, 60)}
+config trigger 'busy'
+	option name 'busy'
+	option proto 'udp'
+	option trigger_port '10000-59999'
+	list open_port '7190'
+`,
+		);
 		try {
-			// The daemon stops reading (SIGSTOP) while 50,000 new flows cross the router and
-			// lan1 triggers: the kernel must drop events.
+			// 50,000 new flows to ports no trigger uses, while the daemon reads nothing (SIGSTOP):
+			// the kernel's filter on the daemon's socket drops their events, nothing overruns.
 			process.kill(d.pid, "SIGSTOP");
-			await flood("lan1", 50_000);
+			await flood("lan1", 50_000, 60_000, 64_999);
+			process.kill(d.pid, "SIGCONT");
+			await Bun.sleep(500);
+			expect((await stats(d)).conntrack).toMatchObject({ overruns: 0, events: 0 });
+			// 50,000 new connections to trigger ports ('busy'), then lan1's trigger of 'o', all while
+			// the daemon is stopped: the kernel must drop events.
+			process.kill(d.pid, "SIGSTOP");
+			await flood("lan1", 50_000, 10_000, 59_999);
 			await fire("lan1", 7004);
 			process.kill(d.pid, "SIGCONT");
 			await waitFor("an overrun and a resync", async () => {
@@ -200,12 +215,20 @@ describe("a daemon's life", () => {
 	});
 });
 
-/** `count` UDP datagrams from a LAN host to wan1, each to another port: one new flow each. */
-async function flood(from: LabNode, count: number): Promise<void> {
-	const code = `const s = require("node:dgram").createSocket("udp4");
-		s.on("error", () => {});
+/**
+ * `count` UDP datagrams from a LAN host to wan1's ports `from`…`to`, a new flow each: another
+ * source socket (port) for each round over the port range.
+ */
+async function flood(host: LabNode, count: number, from: number, to: number): Promise<void> {
+	const code = `const dgram = require("node:dgram");
+		const span = ${to - from + 1};
+		const sockets = Array.from({ length: Math.ceil(${count} / span) }, () => dgram.createSocket("udp4").on("error", () => {}));
 		let i = 0;
-		const next = () => { if (i >= ${count}) return s.close(); s.send("x", 10000 + (i++ % 50000), "${WAN1}", next); };
+		const next = () => {
+			if (i >= ${count}) return sockets.forEach((s) => s.close());
+			const s = sockets[Math.floor(i / span)];
+			s.send("x", ${from} + (i++ % span), "${WAN1}", next);
+		};
 		next();`;
-	await lab.exec(from, [process.execPath, "-e", code]);
+	await lab.exec(host, [process.execPath, "-e", code]);
 }

@@ -6,7 +6,13 @@ export type Validator = (value: unknown) => true | string;
 export type Entry = { id?: string } & Record<string, string | string[] | undefined>;
 export type Others = { forwards?: Entry[]; triggers?: Entry[] };
 export type Problem = { field: string; item?: number; message: string };
-export type ApiErrorView = { status: number | null; message: string; field: string | null };
+export type ApiError = { status: number | null; message: string; field: string | null };
+/** What a portrig.api call resolves to. */
+export type Outcome = {
+	status: number | null;
+	reply: Record<string, unknown> | null;
+	error: ApiError | null;
+};
 
 /** portrig.common, the shared logic of the views. */
 export interface Common {
@@ -27,12 +33,13 @@ export interface Common {
 	triggerProblems(values: Entry, others: Others): Problem[];
 	dmzProblems(values: Entry): Problem[];
 	problemOf(problems: Problem[], field: string): true | string;
+	fieldValidator(
+		rule: Validator,
+		problemsOf: (sid: string) => Problem[],
+		field: string,
+	): (sid: string, value: unknown) => true | string;
 	sectionArgs(fields: string[], values: Record<string, unknown>, forUpdate: boolean): Record<string, unknown>;
-	argList(params: string[], args: Record<string, unknown>): unknown[];
-	settled<A extends unknown[]>(call: (...args: A) => Promise<unknown>): (...args: A) => Promise<unknown>;
-	apiError(reply: unknown): ApiErrorView | null;
 	fieldMessage(error: { message: string; field: string | null }): string;
-	statusText(status: number): string;
 	formatProtocols(value: unknown): string;
 	forwardTitle(forward: Entry): string;
 	formatList(value: unknown): string;
@@ -49,6 +56,13 @@ export interface Common {
 	daemonState(status: unknown): { running: boolean; ubus: boolean | null; table: boolean | null };
 }
 
+/** portrig.api, the calls of the pages. */
+export interface Api {
+	CALLS: Record<string, string[]>;
+	call(method: string, args?: Record<string, unknown>): Promise<Outcome>;
+	hostHints(): Promise<unknown>;
+}
+
 /** gettext as LuCI's `_` with no translation loaded: the text itself. */
 export const untranslated = (text: string) => text;
 
@@ -60,4 +74,69 @@ export function loadCommon(): Common {
 		globals: { _: untranslated },
 		baseclass,
 	}) as Common;
+}
+
+/** What a module declared with LuCI's rpc.declare. */
+export type Declaration = { object: string; method: string; params?: string[]; expect?: unknown };
+
+/** The JSON-RPC request portrig.api posts, as it goes on the wire. */
+export type JsonRpcCall = {
+	jsonrpc: string;
+	id: unknown;
+	method: string;
+	params: [string, string, string, Record<string, unknown>];
+};
+export type Post = { url: string; body: JsonRpcCall; options: Record<string, unknown> };
+
+/** An HTTP answer as LuCI's request API hands it over (LuCI.request.Response). */
+export type HttpAnswer = { ok: boolean; status: number; statusText: string; json(): unknown };
+
+/** An HTTP answer with body `text`; json() parses it as LuCI's Response.json() does. */
+export function httpAnswer(text: string, status = 200, statusText = "OK"): HttpAnswer {
+	return { ok: status >= 200 && status <= 299, status, statusText, json: () => JSON.parse(text) };
+}
+
+export const SESSION = "0123456789abcdef0123456789abcdef";
+export const RPC_BASE_URL = "/ubus/";
+
+/**
+ * Stand-ins for the LuCI modules and globals portrig.api uses: rpc (base URL, session, and
+ * rpc.declare, recorded), request (post, recorded as JSON on the wire and answered by `answer`),
+ * L (env.rpctimeout, resolveDefault).
+ */
+export function luciStandIns(
+	answer: (post: Post) => Promise<unknown> = () => Promise.resolve(httpAnswer("{}")),
+) {
+	const baseclass = makeBaseclass();
+	const posts: Post[] = [];
+	const declared: Declaration[] = [];
+	const rpc = {
+		declare(options: Declaration) {
+			declared.push(options);
+			return () => Promise.reject(new Error(`${options.object}.${options.method} is not answered here`));
+		},
+		getBaseURL: () => RPC_BASE_URL,
+		getSessionID: () => SESSION,
+	};
+	const request = {
+		post(url: string, content: unknown, options: Record<string, unknown>) {
+			const post = { url, body: JSON.parse(JSON.stringify(content)) as JsonRpcCall, options };
+			posts.push(post);
+			return answer(post);
+		},
+	};
+	const L = {
+		env: { rpctimeout: 20 },
+		resolveDefault: (value: unknown, fallback: unknown) => Promise.resolve(value).catch(() => fallback),
+	};
+	return { baseclass, rpc, request, L, posts, declared };
+}
+
+/** Loads portrig.api as LuCI would, on the stand-ins `luci` (from luciStandIns). */
+export function loadApi(luci: ReturnType<typeof luciStandIns>): Api {
+	return loadModule("portrig.api", {
+		luci: { baseclass: luci.baseclass, rpc: luci.rpc, request: luci.request },
+		globals: { _: untranslated, L: luci.L },
+		baseclass: luci.baseclass,
+	}) as Api;
 }

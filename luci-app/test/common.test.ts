@@ -98,6 +98,26 @@ describe("rules across entries", () => {
 		]);
 	});
 
+	test("a field validator gives the value's own problem first, else the first problem across entries that names the field", () => {
+		const validate = common.fieldValidator(
+			common.validatePortRange,
+			() => [
+				{ field: "name", message: "not this one" },
+				{ field: "src_dport", message: "TCP 80 is already forwarded by Web" },
+				{ field: "src_dport", message: "not the second either" },
+			],
+			"src_dport",
+		);
+		expect(validate("cfg01", "eighty")).toBe("'eighty' is not a port or port range (e.g. 80 or 6660-6669)");
+		expect(validate("cfg01", "80")).toBe("TCP 80 is already forwarded by Web");
+		const clean = common.fieldValidator(
+			common.validatePortRange,
+			() => [{ field: "name", message: "x" }],
+			"src_dport",
+		);
+		expect(clean("cfg01", "80")).toBe(true);
+	});
+
 	test("an enabled DMZ needs a host", () => {
 		expect(common.problemOf(common.dmzProblems({ enabled: "1", dest_ip: "" }), "dest_ip")).toBe(
 			"is required when the DMZ is enabled",
@@ -149,43 +169,9 @@ describe("API arguments", () => {
 			name: "x",
 		});
 	});
-
-	test("argList orders the arguments as an rpc.declare params list", () => {
-		expect(common.argList(["id", "enabled"], { enabled: "0", id: "cfg01", other: "x" })).toEqual([
-			"cfg01",
-			"0",
-		]);
-	});
 });
 
-describe("API replies", () => {
-	test("a call LuCI's rpc rejects resolves to an error reply, shown like the daemon's own", async () => {
-		const refused = common.settled(() =>
-			Promise.reject(new Error("RPC call to portrig/list failed: Access denied")),
-		);
-		const reply = await refused();
-		expect(common.apiError(reply)?.message).toBe("RPC call to portrig/list failed: Access denied");
-		const answered = common.settled((id: unknown) => Promise.resolve({ id }));
-		expect(await answered("cfg01")).toEqual({ id: "cfg01" });
-	});
-
-	test("an error reply gives its message and the field it names", () => {
-		expect(
-			common.apiError({ status: 2, error: "src_dport: 'x' is not a port or port range", field: "src_dport" }),
-		).toEqual({ status: 2, message: "src_dport: 'x' is not a port or port range", field: "src_dport" });
-	});
-
-	test("a bare ubus status is an error unless it is 0; a normal reply is not an error", () => {
-		expect(common.apiError(0)).toBeNull();
-		expect(common.apiError(4)).toEqual({
-			status: 4,
-			message: "not found: is the portrig daemon running?",
-			field: null,
-		});
-		expect(common.apiError({ id: "cfg01", src_dport: "80" })).toBeNull();
-		expect(common.apiError({ openings: [] })).toBeNull();
-	});
-
+describe("daemon errors", () => {
 	test("the message shown on a field drops the field name the daemon put in front", () => {
 		expect(
 			common.fieldMessage({ message: "src_dport: port 0 is out of range (1-65535)", field: "src_dport" }),
@@ -275,12 +261,6 @@ describe("status", () => {
 			table: false,
 		});
 		expect(common.daemonState({ version: "0.1.0" })).toEqual({ running: true, ubus: null, table: null });
-		expect(common.daemonState(4)).toEqual({ running: false, ubus: null, table: null });
-		expect(common.daemonState({ error: "access denied" })).toEqual({
-			running: false,
-			ubus: null,
-			table: null,
-		});
 		expect(common.daemonState(null)).toEqual({ running: false, ubus: null, table: null });
 	});
 });

@@ -1,13 +1,14 @@
-// The views as LuCI loads them: every file parses, names only modules that exist, yields a class,
-// and every ubus method it declares exists in the daemon's API method table with the argument
-// names it sends, and is granted by the app's rpcd ACL at the level the API asks for.
+// The views as LuCI loads them: every file parses, names only modules that exist, yields a class;
+// every ubus call goes through portrig.api, whose table names only methods of the daemon's API
+// table, with argument names they take, granted by the app's rpcd ACL at the level the API asks.
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { METHODS, methodSignatures } from "../../controller/src/api/methods";
 import { DmzSection, ForwardSection, TriggerSection } from "../../controller/src/config/schema";
-import { loadCommon, untranslated } from "./app";
+import { parseSource } from "../tools/extract-pot";
+import { httpAnswer, loadApi, loadCommon, luciStandIns, type Post, SESSION, untranslated } from "./app";
 import { ACL_FILE, Acl } from "./json-shapes";
 import {
 	appModuleFile,
@@ -15,7 +16,6 @@ import {
 	LUCI_BUILTIN_MODULES,
 	LUCI_FILE_MODULES,
 	loadModule,
-	makeBaseclass,
 	RESOURCES,
 	requiresOf,
 } from "./luci-loader";
@@ -24,30 +24,40 @@ const VIEWS = ["forwards", "triggers", "dmz", "status"];
 const APP_MODULES = [...new Bun.Glob("**/*.js").scanSync(RESOURCES)].map((f) =>
 	f.replace(/\.js$/, "").replace(/\//g, "."),
 );
+/** The one module that talks to ubus. */
+const API_MODULE = "portrig.api";
 
-type Declaration = { object: string; method: string; params?: string[]; expect?: unknown };
-
-/** Loads a view with stand-ins for LuCI's modules and records what it declares with rpc.declare. */
+/** Loads a view with stand-ins for LuCI's modules; records what is declared with rpc.declare. */
 function loadView(name: string) {
-	const baseclass = makeBaseclass();
-	const view = baseclass.extend({});
-	const declared: Declaration[] = [];
-	const rpc = {
-		declare(options: Declaration) {
-			declared.push(options);
-			return () => Promise.resolve({});
-		},
-	};
+	const luci = luciStandIns();
+	const view = luci.baseclass.extend({});
 	const instance = loadModule(`view.portrig.${name}`, {
-		luci: { baseclass, view, rpc, dom: {}, form: {}, ui: {}, poll: {} },
-		globals: { _: untranslated, L: {} },
-		baseclass,
+		luci: {
+			baseclass: luci.baseclass,
+			view,
+			rpc: luci.rpc,
+			request: luci.request,
+			dom: {},
+			form: {},
+			ui: {},
+			poll: {},
+		},
+		globals: { _: untranslated, L: luci.L },
+		baseclass: luci.baseclass,
 	});
-	return { instance: instance as Record<string, unknown>, isView: instance instanceof view, declared };
+	return {
+		instance: instance as Record<string, unknown>,
+		isView: instance instanceof view,
+		declared: luci.declared,
+	};
 }
 
 const acl = Acl.parse(JSON.parse(readFileSync(ACL_FILE, "utf8")))["luci-app-portrig"];
 const signatures = methodSignatures() as Record<string, Record<string, string>>;
+const apiStandIns = luciStandIns();
+const api = loadApi(apiStandIns);
+const CALLS = api.CALLS;
+const levelOf = (method: string) => METHODS[method as keyof typeof METHODS].access;
 
 describe("every JavaScript file of the app", () => {
 	test.each(APP_MODULES)("%s parses as the body of a LuCI class factory", (name) => {
@@ -61,6 +71,65 @@ describe("every JavaScript file of the app", () => {
 		expect(requires.length).toBeGreaterThan(0);
 		expect(requires.map((r) => r.module).filter((m) => !known.has(m))).toEqual([]);
 	});
+
+	test.each(APP_MODULES.filter((m) => m !== API_MODULE))(
+		"%s leaves ubus to portrig.api: it requires neither rpc nor request",
+		(name) => {
+			const requires = requiresOf(readFileSync(appModuleFile(name), "utf8")).map((r) => r.module);
+			expect(requires.filter((m) => m === "rpc" || m === "request")).toEqual([]);
+		},
+	);
+
+	test.each(APP_MODULES.filter((m) => m !== API_MODULE))(
+		"%s names only portrig methods that are calls of portrig.api",
+		(name) => {
+			const source = parseSource(appModuleFile(name));
+			const named: string[] = [];
+			const visit = (node: ts.Node) => {
+				if (ts.isStringLiteral(node) && Object.hasOwn(METHODS, node.text)) named.push(node.text);
+				ts.forEachChild(node, visit);
+			};
+			visit(source);
+			expect(named.filter((m) => !Object.hasOwn(CALLS, m))).toEqual([]);
+		},
+	);
+});
+
+describe("portrig.api's table of calls", () => {
+	test("holds only methods of the daemon's API table, each with argument names the method takes", () => {
+		expect(Object.keys(CALLS).length).toBeGreaterThan(0);
+		for (const [method, params] of Object.entries(CALLS)) {
+			expect(Object.keys(METHODS)).toContain(method);
+			const accepted = Object.keys(signatures[method] ?? {});
+			expect({ method, unknown: params.filter((p) => !accepted.includes(p)) }).toEqual({
+				method,
+				unknown: [],
+			});
+		}
+	});
+
+	test("holds only methods the ACL grants at the level the API gives them", () => {
+		for (const method of Object.keys(CALLS))
+			expect({ method, granted: acl?.[levelOf(method)]?.ubus?.portrig ?? [] }).toEqual({
+				method,
+				granted: expect.arrayContaining([method]),
+			});
+	});
+
+	test("declares nothing else with rpc.declare but LuCI's host hints, granted for reading", () => {
+		expect(apiStandIns.declared.map((d) => `${d.object}.${d.method}`)).toEqual(["luci-rpc.getHostHints"]);
+		expect(acl?.read?.ubus?.["luci-rpc"]).toContain("getHostHints");
+	});
+
+	test.each([
+		["add_forward", ForwardSection.shape, []],
+		["update_forward", ForwardSection.shape, ["id"]],
+		["add_trigger", TriggerSection.shape, []],
+		["update_trigger", TriggerSection.shape, ["id"]],
+		["set_dmz", DmzSection.shape, []],
+	] as const)("%s sends every option of its section", (method, shape, extra) => {
+		expect([...(CALLS[method] ?? [])].sort()).toEqual([...Object.keys(shape), ...extra].sort());
+	});
 });
 
 describe.each(VIEWS)("view %s", (name) => {
@@ -72,41 +141,27 @@ describe.each(VIEWS)("view %s", (name) => {
 		expect(typeof instance.render).toBe("function");
 	});
 
-	test("talks only to the portrig object, plus LuCI's host hints", () => {
-		expect(declared.length).toBeGreaterThan(0);
-		for (const d of declared)
-			expect(`${d.object}.${d.method}`).toMatch(/^(portrig\.[a-z_]+|luci-rpc\.getHostHints)$/);
-	});
-
-	test("declares only methods of the API table, with argument names the method takes", () => {
-		for (const d of declared.filter((x) => x.object === "portrig")) {
-			expect(Object.keys(METHODS)).toContain(d.method);
-			const accepted = Object.keys(signatures[d.method] ?? {});
-			expect((d.params ?? []).filter((p) => !accepted.includes(p))).toEqual([]);
-		}
-	});
-
-	test("uses only methods the ACL grants at the level the API gives them", () => {
-		for (const d of declared) {
-			const level = d.object === "portrig" ? METHODS[d.method as keyof typeof METHODS].access : "read";
-			expect(acl?.[level]?.ubus?.[d.object] ?? []).toContain(d.method);
-		}
+	test("declares nothing with rpc.declare beyond portrig.api's host hints", () => {
+		expect(declared.map((d) => `${d.object}.${d.method}`)).toEqual(["luci-rpc.getHostHints"]);
 	});
 });
 
-describe("the edit dialogs send every option of their section", () => {
-	const declaredBy = (view: string, method: string) =>
-		loadView(view).declared.find((d) => d.method === method && (d.params?.length ?? 0) > 2);
+describe.each(["forwards", "triggers"])("the %s page's kind", (name) => {
+	const { instance } = loadView(name);
+	const kind = instance.kind as { add: string; update: string; remove: string; fields: string[] };
+	const extra = instance.extra as string;
 
-	test.each([
-		["forwards", "add_forward", ForwardSection.shape],
-		["forwards", "update_forward", ForwardSection.shape],
-		["triggers", "add_trigger", TriggerSection.shape],
-		["triggers", "update_trigger", TriggerSection.shape],
-		["dmz", "set_dmz", DmzSection.shape],
-	] as const)("%s: %s", (view, method, shape) => {
-		const params = declaredBy(view, method)?.params ?? [];
-		expect(params.filter((p) => p !== "id").sort()).toEqual(Object.keys(shape).sort());
+	test("saves through calls of portrig.api that change the config", () => {
+		for (const method of [kind.add, kind.update, kind.remove]) {
+			expect(Object.keys(CALLS)).toContain(method);
+			expect(levelOf(method)).toBe("write");
+		}
+		expect(CALLS[kind.add]).toEqual(kind.fields);
+	});
+
+	test("reads beside its entries through a call of portrig.api that only reads", () => {
+		expect(Object.keys(CALLS)).toContain(extra);
+		expect(levelOf(extra)).toBe("read");
 	});
 });
 
@@ -150,10 +205,11 @@ test("every view the menu points to exists", () => {
  * form.js, rpc.js and dom define them.
  */
 const LUCI_API: Record<string, string[]> = {
-	L: ["resolveDefault"],
+	L: ["env", "resolveDefault"],
 	baseclass: ["extend"],
 	view: ["extend"],
-	rpc: ["declare"],
+	rpc: ["declare", "getBaseURL", "getSessionID"],
+	request: ["post"],
 	poll: ["add"],
 	dom: ["content"],
 	ui: ["addNotification", "createHandlerFn", "hideModal", "showModal"],
@@ -161,23 +217,20 @@ const LUCI_API: Record<string, string[]> = {
 };
 
 describe("names the app uses on other modules exist there", () => {
-	const baseclass = makeBaseclass();
-	const stand = { luci: { baseclass, dom: {}, form: {}, ui: {} }, globals: { _: untranslated }, baseclass };
-	const cache = new Map<string, unknown>();
-	const appModules: Record<string, unknown> = {
-		"portrig.common": loadModule("portrig.common", stand, cache),
-		"portrig.widgets": loadModule("portrig.widgets", stand, cache),
+	const luci = luciStandIns();
+	const { baseclass, rpc, request, L } = luci;
+	const stand = {
+		luci: { baseclass, rpc, request, view: baseclass.extend({}), dom: {}, form: {}, ui: {} },
+		globals: { _: untranslated, L },
+		baseclass,
 	};
+	const cache = new Map<string, unknown>();
+	const appModules: Record<string, unknown> = Object.fromEntries(
+		APP_MODULES.filter((m) => m.startsWith("portrig.")).map((m) => [m, loadModule(m, stand, cache)]),
+	);
 
 	test.each(APP_MODULES)("%s", (name) => {
-		const file = appModuleFile(name);
-		const source = ts.createSourceFile(
-			file,
-			readFileSync(file, "utf8"),
-			ts.ScriptTarget.Latest,
-			true,
-			ts.ScriptKind.JS,
-		);
+		const source = parseSource(appModuleFile(name));
 		const aliases = new Map(requiresOf(source.text).map((r) => [r.as, r.module]));
 		aliases.set("L", "L");
 		const unknown: string[] = [];
@@ -196,10 +249,9 @@ describe("names the app uses on other modules exist there", () => {
 	});
 });
 
-describe("what the pages send passes the API's argument schemas, with the session LuCI adds", () => {
+describe("what portrig.api posts for the pages passes the API's argument schemas, with the session uhttpd adds", () => {
 	afterAll(installFormat());
 	const common = loadCommon();
-	const session = { ubus_rpc_session: "0123456789abcdef0123456789abcdef" };
 	const forwardForm = {
 		name: "Web",
 		enabled: "1",
@@ -231,6 +283,7 @@ describe("what the pages send passes the API's argument schemas, with the sessio
 		["delete_forward", { id: "cfg0a1b2c" }],
 		["add_trigger", common.sectionArgs(common.TRIGGER_FIELDS, triggerForm, false)],
 		["update_trigger", { id: "irc", ...common.sectionArgs(common.TRIGGER_FIELDS, triggerForm, true) }],
+		["update_trigger", { id: "irc", enabled: "1" }],
 		["delete_trigger", { id: "irc" }],
 		[
 			"set_dmz",
@@ -244,9 +297,14 @@ describe("what the pages send passes the API's argument schemas, with the sessio
 		["close_opening", { trigger: "irc", host: "192.168.1.10" }],
 	];
 
-	test.each(calls)("%s %o", (method, args) => {
-		const schema = METHODS[method as keyof typeof METHODS].args;
-		const parsed = schema.safeParse({ ...args, ...session });
+	test.each(calls)("%s %o", async (method, args) => {
+		const luci = luciStandIns(() => Promise.resolve(httpAnswer('{"jsonrpc":"2.0","id":1,"result":[0]}')));
+		expect((await loadApi(luci).call(method, args)).error).toBeNull();
+		const sent = (luci.posts[0] as Post).body.params[3];
+		const parsed = METHODS[method as keyof typeof METHODS].args.safeParse({
+			...sent,
+			ubus_rpc_session: SESSION,
+		});
 		expect(parsed.error?.issues ?? []).toEqual([]);
 	});
 });

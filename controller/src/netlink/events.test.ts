@@ -117,6 +117,21 @@ describe("ConntrackEvents in a network namespace", () => {
 		}
 	});
 
+	test("with a port filter the kernel passes only events of those protocols and destination ports", async () => {
+		const f = follow("--ports", "17:9400-9410,6:9500");
+		try {
+			await f.waitFor((l) => l.type === "ready");
+			// UDP 9500 is outside the UDP range (9500 is a TCP port of the filter): dropped.
+			udpTo([9500, 9401, 9399, 9405]);
+			await f.waitFor(entryTo(9405, "new"));
+			await Bun.sleep(200);
+			const ports = f.lines.filter((l) => l.type === "entry").map((l) => (l.orig as { dport: number }).dport);
+			expect(ports).toEqual([9401, 9405]);
+		} finally {
+			await f.stop();
+		}
+	});
+
 	test("a dump lists the flows that exist", async () => {
 		udpTo([9201, 9202]);
 		const out = inNs(BUN, FOLLOW, "--dump")

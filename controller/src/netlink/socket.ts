@@ -14,6 +14,7 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
+const SO_ATTACH_FILTER = 26;
 
 export const NETLINK_NETFILTER = 12;
 
@@ -105,6 +106,22 @@ export class NetlinkSocket {
 			s.close(fd);
 			throw e;
 		}
+	}
+
+	/**
+	 * Installs a classic BPF program (a sock_filter array, see filter.ts) that the kernel runs
+	 * on every message before queuing it; replaces the previous one atomically.
+	 */
+	attachFilter(program: Uint8Array): void {
+		// struct sock_fprog { unsigned short len; struct sock_filter *filter; } (64-bit layout)
+		const fprog = new Uint8Array(16);
+		const dv = new DataView(fprog.buffer);
+		dv.setUint16(0, program.byteLength / 8, true);
+		dv.setBigUint64(8, BigInt(ptr(program)), true);
+		check(
+			"setsockopt(SO_ATTACH_FILTER)",
+			sys().setsockopt(this.fd, SOL_SOCKET, SO_ATTACH_FILTER, ptr(fprog), 16),
+		);
 	}
 
 	/** Sends one request to the kernel (never blocks: the kernel handles it in the call). */

@@ -18,8 +18,8 @@ import type { SkippedForward } from "./forwards";
 import { TABLE } from "./layout";
 import { Nft, NftError } from "./nft";
 import { buildRuleset, type Env, type RouterPort, type RulesetSpec } from "./render";
-import { triggerText } from "./triggers";
 import { discoverRouterPorts } from "./router-ports";
+import { triggerText } from "./triggers";
 
 export type DataPlaneOptions = {
 	/** Command prefix for nft and for reading /proc/net (tests run the router in a namespace). */

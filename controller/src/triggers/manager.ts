@@ -33,7 +33,7 @@ import {
 	parseIPv6Set,
 	strayOwners,
 } from "./elements";
-import { matchingTriggers } from "./match";
+import { matchingTriggers, triggerPorts } from "./match";
 
 /** A live opening, as the API lists it. */
 export type Opening = {
@@ -154,6 +154,7 @@ export class TriggerManager {
 		if (this.options.conntrack !== false && !this.events) {
 			this.events = new ConntrackEvents({
 				groups: ["NEW"],
+				ports: triggerPorts([...this.triggers.values()].map((t) => t.trigger)),
 				onEntry: (entry) => this.onConntrack(entry),
 				onResync: (entries) => this.onResync(entries),
 			});
@@ -168,6 +169,7 @@ export class TriggerManager {
 		await this.serial.run(async () => {
 			const before = this.triggers;
 			this.setConfig(config);
+			this.events?.setPorts(triggerPorts([...this.triggers.values()].map((t) => t.trigger)));
 			for (const [id, old] of before) {
 				const now = this.triggers.get(id);
 				if (now && JSON.stringify(now.sets) === JSON.stringify(old.sets)) continue;

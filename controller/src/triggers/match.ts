@@ -3,6 +3,7 @@
 // after a new connection, and which LAN host asked.
 import type { Protocol } from "../config/schema";
 import { type ConntrackEntry, CT_STATUS } from "../netlink/conntrack";
+import type { PortRange } from "../netlink/filter";
 import { canonicalAddress } from "../ruleset/prefix";
 import type { TriggerWithId } from "../ruleset/triggers";
 
@@ -26,4 +27,18 @@ export function matchingTriggers(entry: ConntrackEntry, triggers: TriggerWithId[
 			port <= t.trigger_port.to &&
 			(t.src_ip.length === 0 || t.src_ip.some((a) => canonicalAddress(a) === source)),
 	);
+}
+
+/**
+ * The protocols and destination ports of every trigger connection: the kernel passes the
+ * daemon only these connections' events (netlink/filter.ts), whatever else the router carries.
+ */
+export function triggerPorts(triggers: TriggerWithId[]): PortRange[] {
+	const ranges = new Map<string, PortRange>();
+	for (const t of triggers)
+		for (const p of t.proto) {
+			const r = { proto: PROTO_NUMBERS[p], from: t.trigger_port.from, to: t.trigger_port.to };
+			ranges.set(`${r.proto} ${r.from} ${r.to}`, r);
+		}
+	return [...ranges.values()];
 }

@@ -27,10 +27,10 @@
  *   kind      { type, list, fields, fresh, add, update, remove }: the UCI section type, the key of
  *             its entries in the `list` reply, its options, a new entry's values, its API calls
  *   extra     the read call whose reply row() gets beside each entry
- *   texts     { heading, empty, add, addTitle, editTitle, save, deleteTitle, enable }
+ *   texts     { heading, empty, add, editTitle, save, deleteTitle, enable }
  *   intro()                    what is shown under the heading
- *   columns()                  the table captions
- *   row(entry, extra)          the cells of one entry; enabledToggle() and rowActions() make two
+ *   columns()                  the table captions (the column of the Edit and Delete buttons follows)
+ *   row(entry, extra)          the cells of one entry before those buttons; enabledToggle() makes one
  *   problems(values, others)   what the daemon would refuse across fields and entries
  *   deleteQuestion(entry)      the question before deleting
  *   buildForm(section, problemsOf)  the dialog's options; problemsOf(sid) checks the form's values
@@ -44,7 +44,7 @@ function entriesView(widgets) {
 		render(data) {
 			this.hints = data[2];
 			this.problem = E('div', {});
-			this.table = widgets.table(this.columns());
+			this.table = widgets.table(this.columns().concat(['']));
 			this.show(data[0], data[1]);
 
 			return E('div', { class: 'cbi-map' }, [
@@ -79,7 +79,9 @@ function entriesView(widgets) {
 			this.others = { forwards: config.forwards ?? [], triggers: config.triggers ?? [] };
 			widgets.update(
 				this.table,
-				this.others[this.kind.list].map((entry) => this.row(entry, extra.error ? null : extra.reply)),
+				this.others[this.kind.list].map((entry) =>
+					this.row(entry, extra.error ? null : extra.reply).concat([this.rowActions(entry)]),
+				),
 				E('em', {}, [this.texts.empty]),
 			);
 		},
@@ -94,7 +96,7 @@ function entriesView(widgets) {
 			});
 		},
 
-		/** The Edit and Delete buttons of an entry's row. */
+		/** @private */
 		rowActions(entry) {
 			return E('div', { class: 'cbi-section-actions' }, [
 				widgets.rowButton(_('Edit'), 'edit', ui.createHandlerFn(this, 'handleEdit', entry)),
@@ -124,7 +126,7 @@ function entriesView(widgets) {
 			const check = (values) => this.problems(Object.assign({ id: id }, values), others);
 			return widgets.editSection({
 				type: this.kind.type,
-				title: entry ? this.texts.editTitle : this.texts.addTitle,
+				title: entry ? this.texts.editTitle : this.texts.add,
 				saveLabel: this.texts.save,
 				values: entry ?? this.kind.fresh,
 				build: (s) => this.buildForm(s, (sid) => check(s.formvalue(sid))),
@@ -150,6 +152,7 @@ return baseclass.extend({
 		/** The class the Forwards and Triggers pages extend (see entriesView). */
 		this.EntriesView = entriesView(this);
 	},
+
 	/** Text as an element, so it is never read as markup. */
 	text(value) {
 		return E('span', {}, [String(value ?? '')]);

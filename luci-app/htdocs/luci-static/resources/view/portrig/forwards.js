@@ -27,7 +27,6 @@ return widgets.EntriesView.extend({
 		heading: _('Port Forwarding'),
 		empty: _('There are no forwards yet.'),
 		add: _('Add forward'),
-		addTitle: _('Add forward'),
 		editTitle: _('Edit forward'),
 		deleteTitle: _('Delete forward'),
 		enable: _('Enable or disable this forward'),
@@ -53,7 +52,6 @@ return widgets.EntriesView.extend({
 			_('Loopback'),
 			_('Enabled'),
 			_('Connections'),
-			'',
 		];
 	},
 
@@ -72,7 +70,6 @@ return widgets.EntriesView.extend({
 			forward.reflection === '0' ? _('no') : _('yes'),
 			this.enabledToggle(forward),
 			connections ?? '—',
-			this.rowActions(forward),
 		];
 	},
 

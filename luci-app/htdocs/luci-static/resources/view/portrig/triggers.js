@@ -28,7 +28,6 @@ return widgets.EntriesView.extend({
 		heading: _('Port Triggering'),
 		empty: _('There are no triggers yet.'),
 		add: _('Add trigger'),
-		addTitle: _('Add trigger'),
 		editTitle: _('Edit trigger'),
 		save: _('Apply'),
 		deleteTitle: _('Delete trigger'),
@@ -72,7 +71,6 @@ return widgets.EntriesView.extend({
 			_('Idle timeout'),
 			_('Who may connect back'),
 			_('Open now'),
-			'',
 		];
 	},
 
@@ -89,7 +87,6 @@ return widgets.EntriesView.extend({
 			common.formatSeconds(trigger.timeout ?? this.defaultTimeout()),
 			trigger.remote_only === '1' ? _('only the contacted server') : _('anyone'),
 			String(openNow),
-			this.rowActions(trigger),
 		];
 	},
 

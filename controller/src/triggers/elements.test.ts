@@ -1,0 +1,127 @@
+import { describe, expect, test } from "bun:test";
+import type { TriggerSets } from "../ruleset/triggers";
+import {
+	addOpenings,
+	deleteOpenings,
+	parseIPv4Map,
+	parseIPv4Owners,
+	parseIPv6Set,
+	strayOwners,
+} from "./elements";
+
+// Listings as nft 1.0.6 printed them (`nft -j list map|set inet portrig NAME`) for elements
+// added with `timeout 600s expires 423s` etc.; nft rounds the seconds left down.
+const META = `{"metainfo": {"version": "1.0.6", "release_name": "Lester Gooch #5", "json_schema_version": 1}}`;
+const MAP4 = `{"nftables": [${META}, {"map": {"family": "inet", "name": "tr_irc_4", "table": "portrig", "type": "nf_proto", "handle": 1, "map": "ipv4_addr", "flags": ["timeout"], "elem": [[{"elem": {"val": "ipv4", "timeout": 600, "expires": 422}}, "192.168.1.10"]]}}]}`;
+const OWNERS4 = `{"nftables": [${META}, {"set": {"family": "inet", "name": "tr_irc_4o", "table": "portrig", "type": ["nf_proto", "ipv4_addr"], "handle": 2, "flags": ["timeout"], "elem": [{"elem": {"val": {"concat": ["ipv4", "192.168.1.10"]}, "timeout": 600, "expires": 422}}, {"elem": {"val": {"concat": ["ipv4", "192.168.1.11"]}, "timeout": 600, "expires": 422}}]}}]}`;
+const MAP4R = `{"nftables": [${META}, {"map": {"family": "inet", "name": "tr_ftp_4r", "table": "portrig", "type": "ipv4_addr", "handle": 3, "map": "ipv4_addr", "flags": ["timeout"], "elem": [[{"elem": {"val": "203.0.113.2", "timeout": 120, "expires": 99}}, "192.168.1.10"], [{"elem": {"val": "203.0.113.3", "timeout": 120, "expires": 49}}, "192.168.1.11"]]}}]}`;
+const SET6 = `{"nftables": [${META}, {"set": {"family": "inet", "name": "tr_irc_6", "table": "portrig", "type": "ipv6_addr", "handle": 4, "flags": ["timeout"], "elem": [{"elem": {"val": "2001:db8:1::10", "timeout": 600, "expires": 598}}]}}]}`;
+const SET6R = `{"nftables": [${META}, {"set": {"family": "inet", "name": "tr_ftp_6r", "table": "portrig", "type": ["ipv6_addr", "ipv6_addr"], "handle": 5, "flags": ["timeout"], "elem": [{"elem": {"val": {"concat": ["2001:db8:ffff::2", "2001:db8:1::10"]}, "timeout": 600, "expires": 29}}]}}]}`;
+const EMPTY = `{"nftables": [${META}, {"map": {"family": "inet", "name": "tr_irc_4", "table": "portrig", "type": "nf_proto", "handle": 1, "map": "ipv4_addr", "flags": ["timeout"]}}]}`;
+
+const IRC: TriggerSets = {
+	v4: { map: "tr_irc_4", owners: "tr_irc_4o", chain: "trigger_irc_4" },
+	v6: { set: "tr_irc_6" },
+	remote: false,
+	timeout: 600,
+};
+const FTP: TriggerSets = {
+	v4: { map: "tr_ftp_4r", owners: "tr_ftp_4ro", chain: "trigger_ftp_4r" },
+	v6: { set: "tr_ftp_6r" },
+	remote: true,
+	timeout: 120,
+};
+
+describe("reading openings from nft listings", () => {
+	test("an IPv4 opening keyed by the family: the LAN host, its timeout and the seconds left", () => {
+		expect(parseIPv4Map(MAP4, IRC)).toEqual([
+			{ family: 4, host: "192.168.1.10", timeout: 600, expires: 422 },
+		]);
+	});
+
+	test("remote_only openings carry the remote they are for", () => {
+		expect(parseIPv4Map(MAP4R, FTP)).toEqual([
+			{ family: 4, host: "192.168.1.10", remote: "203.0.113.2", timeout: 120, expires: 99 },
+			{ family: 4, host: "192.168.1.11", remote: "203.0.113.3", timeout: 120, expires: 49 },
+		]);
+	});
+
+	test("IPv6 pinholes, per host and per remote . host", () => {
+		expect(parseIPv6Set(SET6, IRC)).toEqual([
+			{ family: 6, host: "2001:db8:1::10", timeout: 600, expires: 598 },
+		]);
+		expect(parseIPv6Set(SET6R, FTP)).toEqual([
+			{ family: 6, host: "2001:db8:1::10", remote: "2001:db8:ffff::2", timeout: 600, expires: 29 },
+		]);
+	});
+
+	test("a map without elements holds no opening; output that is not a listing is refused", () => {
+		expect(parseIPv4Map(EMPTY, IRC)).toEqual([]);
+		expect(() => parseIPv4Map(`{"nftables": [{"map": {"elem": 3}}]}`, IRC)).toThrow();
+	});
+
+	test("an owner entry without its map element is a stray (two hosts' first packets at once)", () => {
+		const owners = parseIPv4Owners(OWNERS4);
+		expect(owners).toEqual([
+			{ key: "ipv4", host: "192.168.1.10" },
+			{ key: "ipv4", host: "192.168.1.11" },
+		]);
+		expect(strayOwners(IRC, parseIPv4Map(MAP4, IRC), owners)).toEqual([
+			{
+				delete: {
+					element: {
+						family: "inet",
+						table: "portrig",
+						name: "tr_irc_4o",
+						elem: [{ concat: ["ipv4", "192.168.1.11"] }],
+					},
+				},
+			},
+		]);
+	});
+});
+
+describe("writing openings back", () => {
+	test("an IPv4 opening goes back into its map and owner set with its time left", () => {
+		const opening = { family: 4 as const, host: "192.168.1.10", timeout: 600, expires: 422 };
+		expect(addOpenings(IRC, [opening])).toEqual([
+			{
+				add: {
+					element: {
+						family: "inet",
+						table: "portrig",
+						name: "tr_irc_4",
+						elem: [[{ elem: { val: "ipv4", timeout: 600, expires: 422 } }, "192.168.1.10"]],
+					},
+				},
+			},
+			{
+				add: {
+					element: {
+						family: "inet",
+						table: "portrig",
+						name: "tr_irc_4o",
+						elem: [{ elem: { val: { concat: ["ipv4", "192.168.1.10"] }, timeout: 600, expires: 422 } }],
+					},
+				},
+			},
+		]);
+	});
+
+	test("remote_only and IPv6 keys are rebuilt as they were read", () => {
+		const back = addOpenings(FTP, [...parseIPv4Map(MAP4R, FTP), ...parseIPv6Set(SET6R, FTP)]);
+		expect(JSON.stringify(back)).toContain(
+			`[{"elem":{"val":"203.0.113.3","timeout":120,"expires":49}},"192.168.1.11"]`,
+		);
+		expect(JSON.stringify(back)).toContain(`{"concat":["2001:db8:ffff::2","2001:db8:1::10"]}`);
+	});
+
+	test("deleting an opening names its keys in the map, the owner set and the IPv6 set", () => {
+		const cmds = deleteOpenings(IRC, [...parseIPv4Map(MAP4, IRC), ...parseIPv6Set(SET6, IRC)]);
+		expect(cmds.map((c) => ("delete" in c && "element" in c.delete ? c.delete.element : undefined))).toEqual([
+			{ family: "inet", table: "portrig", name: "tr_irc_4", elem: ["ipv4"] },
+			{ family: "inet", table: "portrig", name: "tr_irc_4o", elem: [{ concat: ["ipv4", "192.168.1.10"] }] },
+			{ family: "inet", table: "portrig", name: "tr_irc_6", elem: ["2001:db8:1::10"] },
+		]);
+	});
+});
