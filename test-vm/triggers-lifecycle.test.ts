@@ -155,13 +155,16 @@ describe("a daemon's life", () => {
 			await fire("lan1", 7003);
 			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
 			await lab.exec("router", ["nft", "flush", "ruleset"]);
-			await waitFor("the table and the opening to come back", async () => {
-				const map = await lab.exec("router", ["nft", "list", "map", "inet", "portrig", "tr_f_4"], {
-					check: false,
+			try {
+				await waitFor("the table and the opening to come back", async () => {
+					const map = await lab.exec("router", ["nft", "list", "map", "inet", "portrig", "tr_f_4"], {
+						check: false,
+					});
+					return map.stdout.includes(ADDR.lan1.v4);
 				});
-				return map.stdout.includes(ADDR.lan1.v4);
-			});
-			await lab.reloadFw4();
+			} finally {
+				await lab.reloadFw4();
+			}
 			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
 			expect((await openings(d)).map((o) => o.host)).toEqual([ADDR.lan1.v4]);
 		} finally {

@@ -87,12 +87,6 @@ export type ConntrackEntry = {
 	bytes?: { orig: bigint; reply: bigint };
 };
 
-const PROTO_NAMES: Record<number, string> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "ipv6-icmp", 132: "sctp" };
-
-export function protoName(proto: number): string {
-	return PROTO_NAMES[proto] ?? String(proto);
-}
-
 function address(bytes: Uint8Array): string {
 	if (bytes.byteLength === 4) return Array.from(bytes).join(".");
 	if (bytes.byteLength === 16) return formatAddress(6, BigInt(`0x${Buffer.from(bytes).toString("hex")}`));

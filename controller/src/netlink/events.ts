@@ -143,12 +143,10 @@ export class ConntrackEvents {
 
 	private async run(first: NetlinkSocket): Promise<void> {
 		let socket: NetlinkSocket | undefined = first;
-		while (socket && !this.stopping) {
-			const overrun = await this.follow(socket);
+		while (socket) {
+			const overrun: boolean = !this.stopping && (await this.follow(socket));
 			socket.close();
-			socket = undefined;
-			if (this.stopping || !overrun) break;
-			socket = await this.resubscribe();
+			socket = overrun && !this.stopping ? await this.resubscribe() : undefined;
 		}
 		this.socket = undefined;
 	}

@@ -108,6 +108,15 @@ describe("writing openings back", () => {
 		]);
 	});
 
+	test("the time left never exceeds the timeout (the kernel refuses that with ERANGE) nor drops below 1 s", () => {
+		const [map] = addOpenings(IRC, [
+			{ family: 4, host: "192.168.1.10", timeout: 60, expires: 61 },
+			{ family: 4, host: "192.168.1.11", timeout: 60, expires: 0 },
+		]);
+		expect(JSON.stringify(map)).toContain(`{"val":"ipv4","timeout":60,"expires":60}`);
+		expect(JSON.stringify(map)).toContain(`{"val":"ipv4","timeout":60,"expires":1}`);
+	});
+
 	test("remote_only and IPv6 keys are rebuilt as they were read", () => {
 		const back = addOpenings(FTP, [...parseIPv4Map(MAP4R, FTP), ...parseIPv6Set(SET6R, FTP)]);
 		expect(JSON.stringify(back)).toContain(

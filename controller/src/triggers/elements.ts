@@ -96,8 +96,9 @@ const ref = (name: string) => ({ family: TABLE.family, table: TABLE.name, name }
 /** The IPv4 key of an opening: the family, or the remote with remote_only. */
 const ipv4Key = (o: KernelOpening): string => o.remote ?? "ipv4";
 
-function timed(val: Expr, o: KernelOpening, withExpiry: boolean): Expr {
-	return { elem: { val, timeout: o.timeout, ...(withExpiry ? { expires: Math.max(1, o.expires) } : {}) } };
+/** An element with its timeout and time left (the kernel refuses more left than the timeout). */
+function timed(val: Expr, o: KernelOpening): Expr {
+	return { elem: { val, timeout: o.timeout, expires: Math.min(o.timeout, Math.max(1, o.expires)) } };
 }
 
 /** The commands that put `openings` back with their remaining time. */
@@ -108,13 +109,13 @@ export function addOpenings(sets: TriggerSets, openings: KernelOpening[]): NftCo
 	if (sets.v4 && v4.length) {
 		cmds.push(
 			{
-				add: { element: { ...ref(sets.v4.map), elem: v4.map((o) => [timed(ipv4Key(o), o, true), o.host]) } },
+				add: { element: { ...ref(sets.v4.map), elem: v4.map((o) => [timed(ipv4Key(o), o), o.host]) } },
 			},
 			{
 				add: {
 					element: {
 						...ref(sets.v4.owners),
-						elem: v4.map((o) => timed({ concat: [ipv4Key(o), o.host] }, o, true)),
+						elem: v4.map((o) => timed({ concat: [ipv4Key(o), o.host] }, o)),
 					},
 				},
 			},
@@ -122,7 +123,7 @@ export function addOpenings(sets: TriggerSets, openings: KernelOpening[]): NftCo
 	}
 	if (sets.v6 && v6.length) {
 		const key = (o: KernelOpening) => (sets.remote ? { concat: [o.remote, o.host] } : o.host);
-		cmds.push({ add: { element: { ...ref(sets.v6.set), elem: v6.map((o) => timed(key(o), o, true)) } } });
+		cmds.push({ add: { element: { ...ref(sets.v6.set), elem: v6.map((o) => timed(key(o), o)) } } });
 	}
 	return cmds;
 }

@@ -60,8 +60,6 @@ export type OpeningEvent = Opening & {
 export type TriggerManagerOptions = {
 	nft: Nft;
 	onEvent?: (event: OpeningEvent) => void;
-	/** Follow ctnetlink events (default true). */
-	conntrack?: boolean;
 };
 
 export type TriggerManagerStats = {
@@ -75,7 +73,7 @@ export type TriggerManagerStats = {
 
 type Live = KernelOpening & { trigger: string; since: number; expiresAt: number };
 
-/** A trigger connection seen in a NEW event, to check against the owner after the next scan. */
+/** A trigger connection (NEW event or resync dump), to check against the owner after the next scan. */
 type Candidate = { trigger: string; host: string; remote: string };
 
 const keyOf = (trigger: string, o: KernelOpening) => `${trigger} ${o.family} ${o.remote ?? "*"} ${o.host}`;
@@ -84,6 +82,8 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const LIST_ROUNDING_MS = 1000;
 const SCAN_DELAY_MS = 10;
 const REFUSAL_LOG_INTERVAL_MS = 10_000;
+/** How often the openings are read when conntrack events cannot be followed. */
+const POLL_MS = 5000;
 
 export class TriggerManager {
 	private triggers = new Map<string, { trigger: TriggerWithId; sets: TriggerSets }>();
@@ -93,9 +93,12 @@ export class TriggerManager {
 	private readonly serial = new Serial();
 	private events: ConntrackEvents | undefined;
 	private readonly pending = new Set<string>();
-	private candidates: Candidate[] = [];
+	/** By conntrack entry id: a connection seen again in a resync dump is judged once. */
+	private candidates = new Map<string, Candidate>();
+	private readonly judged = new Set<string>();
 	private scanTimer: ReturnType<typeof setTimeout> | undefined;
 	private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+	private poll: ReturnType<typeof setInterval> | undefined;
 	private readonly lastRefusalLog = new Map<string, number>();
 	private readonly closing = new Set<string>();
 	private started = false;
@@ -135,7 +138,7 @@ export class TriggerManager {
 			for (const a of this.adopted) {
 				const t = this.triggers.get(a.trigger);
 				// Only where the trigger still exists with the same structures.
-				if (!t || JSON.stringify(t.sets) !== JSON.stringify(a.sets)) continue;
+				if (!t || !sameStructures(t.sets, a.sets)) continue;
 				const left = a.openings
 					.map((o) => ({ ...o, expires: o.expires - elapsed }))
 					.filter((o) => o.expires > 0);
@@ -151,14 +154,24 @@ export class TriggerManager {
 			this.adopted = [];
 			await this.putBack(cmds, "adopted");
 		});
-		if (this.options.conntrack !== false && !this.events) {
-			this.events = new ConntrackEvents({
+		if (!this.events && !this.poll) {
+			const events = new ConntrackEvents({
 				groups: ["NEW"],
 				ports: triggerPorts([...this.triggers.values()].map((t) => t.trigger)),
 				onEntry: (entry) => this.onConntrack(entry),
 				onResync: (entries) => this.onResync(entries),
 			});
-			this.events.start();
+			try {
+				events.start();
+				this.events = events;
+			} catch (e) {
+				// The kernel still opens and closes; without events the daemon looks every few seconds.
+				log(
+					"err",
+					`triggers: cannot follow conntrack events (${message(e)}); polling every ${POLL_MS / 1000} s`,
+				);
+				this.poll = setInterval(() => void this.scan([...this.triggers.keys()]), POLL_MS);
+			}
 		}
 		await this.scan([...this.triggers.keys()]);
 	}
@@ -172,7 +185,7 @@ export class TriggerManager {
 			this.events?.setPorts(triggerPorts([...this.triggers.values()].map((t) => t.trigger)));
 			for (const [id, old] of before) {
 				const now = this.triggers.get(id);
-				if (now && JSON.stringify(now.sets) === JSON.stringify(old.sets)) continue;
+				if (now && sameStructures(now.sets, old.sets)) continue;
 				for (const [key, l] of this.live)
 					if (l.trigger === id) {
 						this.live.delete(key);
@@ -197,7 +210,10 @@ export class TriggerManager {
 						((l.family === 4 && s.v4 && names.has(s.v4.map)) ||
 							(l.family === 6 && s.v6 && names.has(s.v6.set))),
 				);
-				const withTimeLeft = lost.map((l) => ({ ...l, expires: Math.ceil((l.expiresAt - now) / 1000) }));
+				const withTimeLeft = lost.map((l) => ({
+					...l,
+					expires: Math.ceil((l.expiresAt - LIST_ROUNDING_MS - now) / 1000),
+				}));
 				cmds.push(...addOpenings(s, withTimeLeft));
 			}
 			await this.putBack(cmds, "restored");
@@ -208,6 +224,8 @@ export class TriggerManager {
 		this.started = false;
 		clearTimeout(this.scanTimer);
 		clearTimeout(this.expiryTimer);
+		clearInterval(this.poll);
+		this.poll = undefined;
 		await this.events?.stop();
 		this.events = undefined;
 	}
@@ -270,20 +288,23 @@ export class TriggerManager {
 			[...this.triggers.values()].map((t) => t.trigger),
 		);
 		for (const t of hits) {
-			if (entry.family === "ipv4")
-				this.candidates.push({ trigger: t.id, host: entry.orig.src, remote: entry.orig.dst });
+			this.addCandidate(entry, t);
 			this.pending.add(t.id);
 		}
 		if (hits.length) this.scanSoon();
 	}
 
+	private addCandidate(entry: ConntrackEntry, t: TriggerWithId): void {
+		if (entry.family !== "ipv4") return;
+		const key = `${t.id} ${entry.id ?? `${entry.orig.src} ${entry.orig.sport}`}`;
+		if (!this.judged.has(key))
+			this.candidates.set(key, { trigger: t.id, host: entry.orig.src, remote: entry.orig.dst });
+	}
+
 	/** After lost events: look at every trigger again, and at every live trigger connection. */
 	private onResync(entries: ConntrackEntry[]): void {
 		const triggers = [...this.triggers.values()].map((t) => t.trigger);
-		for (const e of entries)
-			for (const t of matchingTriggers(e, triggers))
-				if (e.family === "ipv4")
-					this.candidates.push({ trigger: t.id, host: e.orig.src, remote: e.orig.dst });
+		for (const e of entries) for (const t of matchingTriggers(e, triggers)) this.addCandidate(e, t);
 		for (const id of this.triggers.keys()) this.pending.add(id);
 		this.scanSoon();
 	}
@@ -374,8 +395,11 @@ export class TriggerManager {
 	/** NEW trigger connections of hosts that did not get the opening: refused, logged, counted. */
 	private checkCandidates(): void {
 		const candidates = this.candidates;
-		this.candidates = [];
-		for (const c of candidates) {
+		this.candidates = new Map();
+		// Ids are only remembered for a while: connections end, and the kernel reuses ids.
+		if (this.judged.size > 10_000) this.judged.clear();
+		for (const [key, c] of candidates) {
+			this.judged.add(key);
 			const t = this.triggers.get(c.trigger);
 			if (!t) continue;
 			const holder = [...this.live.values()].find(
@@ -483,6 +507,11 @@ export class TriggerManager {
 			log("err", `triggers: event handler failed: ${message(e)}`);
 		}
 	}
+}
+
+/** Whether two versions of a trigger keep their openings in the same nft structures. */
+function sameStructures(a: TriggerSets, b: TriggerSets): boolean {
+	return a.v4?.map === b.v4?.map && a.v6?.set === b.v6?.set;
 }
 
 function sameAddress(a: string, b: string): boolean {
