@@ -13,6 +13,7 @@ import {
 	TriggerSection,
 } from "../config/schema";
 import type { SectionValues } from "../config/store";
+import type { Opening } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
 import { ApiError, type ErrorReply, fromZodError, notFound, toApiError } from "./errors";
 
@@ -30,17 +31,8 @@ export type ConfigChange =
 	| { op: "delete"; type: "forward" | "trigger"; id: string }
 	| { op: "set"; type: "dmz"; options: SectionOptions };
 
-/** A live trigger opening, as `openings` lists it. */
-export type OpeningReply = {
-	trigger: string;
-	name: string;
-	host: string;
-	remote?: string;
-	proto: string;
-	ports: string[];
-	expires: number;
-	since: number;
-};
+/** A live trigger opening, as `openings` lists it: the trigger manager's own record. */
+export type OpeningReply = Opening;
 
 /** What the methods need from the daemon. Mutations are serialized by the core. */
 export interface Core {

@@ -6,6 +6,7 @@ import {
 	be16,
 	be32,
 	be64,
+	encodeAttribute,
 	encodeMessage,
 	NetlinkFormatError,
 	type NetlinkMessage,
@@ -23,7 +24,17 @@ export const CT_MSG = {
 /** Multicast groups (NFNLGRP_CONNTRACK_*): bind() takes them as bits 1 << (group - 1). */
 export const CT_GROUP = { NEW: 1, UPDATE: 2, DESTROY: 3 } as const;
 
-const CTA = { TUPLE_ORIG: 1, TUPLE_REPLY: 2, STATUS: 3, PROTOINFO: 4, TIMEOUT: 7, MARK: 8, ID: 12, ZONE: 18 };
+const CTA = {
+	TUPLE_ORIG: 1,
+	TUPLE_REPLY: 2,
+	STATUS: 3,
+	PROTOINFO: 4,
+	TIMEOUT: 7,
+	MARK: 8,
+	ID: 12,
+	ZONE: 18,
+	MARK_MASK: 21,
+};
 const CTA_TUPLE = { IP: 1, PROTO: 2 };
 const CTA_IP = { V4_SRC: 1, V4_DST: 2, V6_SRC: 3, V6_DST: 4 };
 const CTA_PROTO = { NUM: 1, SRC_PORT: 2, DST_PORT: 3 };
@@ -161,8 +172,25 @@ export function parseConntrack(m: NetlinkMessage): ConntrackEntry {
 	return entry;
 }
 
-/** IPCTNL_MSG_CT_GET with NLM_F_DUMP: every entry of every family (AF_UNSPEC) in the namespace. */
-export function dumpRequest(seq: number): Uint8Array {
+/** Only entries whose conntrack mark has these bits: (mark & mask) === value. */
+export type MarkFilter = { value: number; mask: number };
+
+const be32Bytes = (n: number) => {
+	const b = new Uint8Array(4);
+	new DataView(b.buffer).setUint32(0, n >>> 0, false);
+	return b;
+};
+
+/**
+ * IPCTNL_MSG_CT_GET with NLM_F_DUMP: every entry of every family (AF_UNSPEC) in the namespace,
+ * or with `mark` only those the kernel finds marked so (CTA_MARK + CTA_MARK_MASK: the kernel
+ * skips the others before copying them out).
+ */
+export function dumpRequest(seq: number, mark?: MarkFilter): Uint8Array {
 	// nfgenmsg: family AF_UNSPEC, version NFNETLINK_V0, res_id 0
-	return encodeMessage(CT_MSG.GET, NLM_F.REQUEST | NLM_F.DUMP, seq, new Uint8Array(4));
+	const nfgenmsg = new Uint8Array(4);
+	const attrs = mark
+		? [encodeAttribute(CTA.MARK, be32Bytes(mark.value)), encodeAttribute(CTA.MARK_MASK, be32Bytes(mark.mask))]
+		: [];
+	return encodeMessage(CT_MSG.GET, NLM_F.REQUEST | NLM_F.DUMP, seq, Buffer.concat([nfgenmsg, ...attrs]));
 }

@@ -3,7 +3,7 @@
 //
 //   const events = new ConntrackEvents({ onEntry, onResync });
 //   events.start();                 // subscribes; resolves nothing, runs until stop()
-//   await events.dump();            // every entry now (a separate socket)
+//   await events.dump();            // every entry now (a separate socket; also dumpConntrack())
 //   await events.stop();
 //
 // When the kernel cannot queue an event because the receive buffer is full, it drops it and
@@ -12,7 +12,14 @@
 // table (taken after subscribing, so nothing falls between the two) goes to `onResync`. Every
 // overrun is logged and counted; none is silent.
 import { log } from "../log/log";
-import { type ConntrackEntry, CT_GROUP, dumpRequest, isConntrackMessage, parseConntrack } from "./conntrack";
+import {
+	type ConntrackEntry,
+	CT_GROUP,
+	dumpRequest,
+	isConntrackMessage,
+	type MarkFilter,
+	parseConntrack,
+} from "./conntrack";
 import { conntrackPortFilter, type PortRange } from "./filter";
 import { errorCode, NetlinkFormatError, NLMSG, parseMessages } from "./message";
 import { NETLINK_NETFILTER, NetlinkSocket } from "./socket";
@@ -51,6 +58,35 @@ let nextSeq = 1;
 
 /** `ret #0xffffffff`: a filter that passes everything. */
 const ACCEPT_ALL = new Uint8Array([0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+
+/**
+ * The conntrack entries of the namespace now, IPv4 and IPv6 (with `mark`, only those so
+ * marked), read on a socket of their own.
+ */
+export async function dumpConntrack(mark?: MarkFilter): Promise<ConntrackEntry[]> {
+	const socket = NetlinkSocket.open(NETLINK_NETFILTER);
+	const reader = socket.readable().getReader();
+	const seq = nextSeq++;
+	const entries: ConntrackEntry[] = [];
+	try {
+		socket.send(dumpRequest(seq, mark));
+		for (;;) {
+			const r = await reader.read();
+			if (r.done) throw new Error("conntrack dump: the socket closed before the end of the dump");
+			for (const m of parseMessages(r.value)) {
+				if (m.seq !== seq) continue;
+				if (m.type === NLMSG.DONE) return entries;
+				if (m.type === NLMSG.ERROR) {
+					const errno = errorCode(m);
+					if (errno !== 0) throw new Error(`conntrack dump refused: errno ${errno}`);
+				} else if (isConntrackMessage(m)) entries.push(parseConntrack(m));
+			}
+		}
+	} finally {
+		await reader.cancel().catch(() => undefined);
+		socket.close();
+	}
+}
 
 export class ConntrackEvents {
 	private socket: NetlinkSocket | undefined;
@@ -100,29 +136,8 @@ export class ConntrackEvents {
 	}
 
 	/** Every conntrack entry of the namespace now, IPv4 and IPv6. */
-	async dump(): Promise<ConntrackEntry[]> {
-		const socket = NetlinkSocket.open(NETLINK_NETFILTER);
-		const reader = socket.readable().getReader();
-		const seq = nextSeq++;
-		const entries: ConntrackEntry[] = [];
-		try {
-			socket.send(dumpRequest(seq));
-			for (;;) {
-				const r = await reader.read();
-				if (r.done) throw new Error("conntrack dump: the socket closed before the end of the dump");
-				for (const m of parseMessages(r.value)) {
-					if (m.seq !== seq) continue;
-					if (m.type === NLMSG.DONE) return entries;
-					if (m.type === NLMSG.ERROR) {
-						const errno = errorCode(m);
-						if (errno !== 0) throw new Error(`conntrack dump refused: errno ${errno}`);
-					} else if (isConntrackMessage(m)) entries.push(parseConntrack(m));
-				}
-			}
-		} finally {
-			await reader.cancel().catch(() => undefined);
-			socket.close();
-		}
+	dump(): Promise<ConntrackEntry[]> {
+		return dumpConntrack();
 	}
 
 	private subscribe(): NetlinkSocket {

@@ -95,6 +95,16 @@ export const be16 = (b: Uint8Array) => view(b).getUint16(0, false);
 export const be32 = (b: Uint8Array) => view(b).getUint32(0, false);
 export const be64 = (b: Uint8Array) => view(b).getBigUint64(0, false);
 
+/** One attribute (header + value, padded to 4 bytes) for a request's payload. */
+export function encodeAttribute(type: number, value: Uint8Array): Uint8Array {
+	const out = new Uint8Array(align4(NLA_HDRLEN + value.byteLength));
+	const dv = view(out);
+	dv.setUint16(0, NLA_HDRLEN + value.byteLength, true);
+	dv.setUint16(2, type, true);
+	out.set(value, NLA_HDRLEN);
+	return out;
+}
+
 /** One request message: header + `payload` (already aligned by the caller's builder). */
 export function encodeMessage(type: number, flags: number, seq: number, payload: Uint8Array): Uint8Array {
 	const out = new Uint8Array(NLMSG_HDRLEN + payload.byteLength);

@@ -97,7 +97,7 @@ const portLabel = (c: Claim) =>
 	`${c.proto} ${c.ports.from === c.ports.to ? c.ports.from : `${c.ports.from}-${c.ports.to}`}`;
 
 /** The LAN port that WAN port `p` of a forward goes to (1:1 for ranges, or all to one port). */
-function destPort(f: Forward, p: number): number | undefined {
+export function destPort(f: Forward, p: number): number | undefined {
 	const dest = f.dest_port;
 	if (!dest) return p;
 	if (dest.from === dest.to) return dest.from;
