@@ -187,7 +187,8 @@ const triggerMethods = sectionMethods("trigger", TriggerSection, TriggerArgs, Up
 export const METHODS = {
 	status: method({
 		access: "read",
-		summary: "daemon state: version, uptime, config file, counts, ubus, nft table, triggers",
+		summary:
+			"daemon state: version, uptime, config file, counts, ubus, nft table, triggers, live connections per entry",
 		args: ListArgs,
 		handler: (core) => core.status(),
 	}),

@@ -26,6 +26,7 @@ import { destPort } from "../ruleset/forwards";
 import { CT_MARK } from "../ruleset/layout";
 import { canonicalAddress, type Prefix, parsePrefix, prefixesOverlap } from "../ruleset/prefix";
 import { activeTriggers, type TriggerWithId } from "../ruleset/triggers";
+import type { Opening } from "../triggers/manager";
 
 export type TriggerCounters = { connections: number; openings: number };
 
@@ -36,7 +37,7 @@ export type Counters = {
 };
 
 /** A live opening, as the trigger manager lists it (only what attribution needs). */
-export type OpeningKey = { trigger: string; host: string; remote?: string };
+export type OpeningKey = Pick<Opening, "trigger" | "host" | "remote">;
 
 export type CountInput = {
 	/** The config in force. */

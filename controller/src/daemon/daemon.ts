@@ -11,9 +11,12 @@ import { UbusTransport } from "../api/ubus-transport";
 import { describeProblem, formatProblem, isError, type Problem } from "../config/load";
 import { type Config, GlobalsSection } from "../config/schema";
 import { ConfigStore, type MutationResult } from "../config/store";
+import { type Counters, countConnections } from "../counters/counters";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
+import { dumpConntrack } from "../netlink/events";
 import { DataPlane } from "../ruleset/dataplane";
+import { CT_MARK } from "../ruleset/layout";
 import { TriggerManager } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
 import { Serial } from "./serial";
@@ -43,6 +46,8 @@ export class Daemon implements Core {
 	private readonly netifd: NetifdWatcher;
 	/** The config being applied, then the one applied: the globals the device sets follow. */
 	private target: Config | undefined;
+	/** Why the last count failed (logged once per new reason: LuCI asks every few seconds). */
+	private countersProblem: string | undefined;
 
 	constructor(readonly options: DaemonOptions) {
 		this.control = new ControlSocketServer(options.controlSocket, (method, args) =>
@@ -113,6 +118,10 @@ export class Daemon implements Core {
 		const config = this.config();
 		const env = this.netifd.current();
 		const dataplane = await this.dataplane.status();
+		const counters = await this.counters(
+			config,
+			dataplane.skipped.map((s) => s.id),
+		);
 		const fileErrors = (this.store?.problems ?? []).filter(isError);
 		return {
 			version: pkg.version,
@@ -131,6 +140,7 @@ export class Daemon implements Core {
 			skipped: dataplane.skipped,
 			restores: dataplane.restores,
 			ubus: this.ubus.status(),
+			...(counters ? { counters } : {}),
 		};
 	}
 
@@ -189,6 +199,23 @@ export class Daemon implements Core {
 	}
 
 	// ---- internals ----------------------------------------------------------------------------
+
+	/**
+	 * Live connections per forward and trigger, from one conntrack dump of the connections that
+	 * carry portrig's mark (counters/counters.ts says why conntrack). Undefined when the kernel
+	 * cannot be asked: `status` still answers.
+	 */
+	private async counters(config: Config, skipped: string[]): Promise<Counters | undefined> {
+		try {
+			const entries = await dumpConntrack({ value: CT_MARK.ACCEPT, mask: CT_MARK.ACCEPT });
+			this.countersProblem = undefined;
+			return countConnections(entries, { config, skipped, openings: this.openings() });
+		} catch (e) {
+			if (this.countersProblem !== message(e)) log("warning", `counting connections: ${message(e)}`);
+			this.countersProblem = message(e);
+			return undefined;
+		}
+	}
 
 	private requireStore(): ConfigStore {
 		if (!this.store) throw new ApiError(UbusStatus.NO_DATA, "the daemon has not loaded its config yet");

@@ -91,6 +91,14 @@ describe("netlink framing", () => {
 		expect(Array.from(m?.payload ?? [])).toEqual([0, 0, 0, 0]);
 	});
 
+	test("a dump request with a mark filter carries CTA_MARK and CTA_MARK_MASK, big-endian", () => {
+		const [m] = parseMessages(dumpRequest(8, { value: 0x4000, mask: 0xc000 }));
+		expect(m).toMatchObject({ type: CT_MSG.GET, flags: NLM_F.REQUEST | NLM_F.DUMP, seq: 8 });
+		const attrs = parseAttributes(m?.payload.subarray(4) ?? new Uint8Array());
+		expect(Array.from(attrs.get(8) ?? [])).toEqual([0, 0, 0x40, 0]);
+		expect(Array.from(attrs.get(21) ?? [])).toEqual([0, 0, 0xc0, 0]);
+	});
+
 	test("a truncated datagram is refused, not half-read", () => {
 		const whole = bytes(records[0]?.hex ?? "");
 		expect(() => parseMessages(whole.subarray(0, whole.byteLength - 10))).toThrow(NetlinkFormatError);
