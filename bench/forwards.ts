@@ -11,6 +11,7 @@ import { callControlSocket } from "../controller/src/api/control-socket";
 import type { Config } from "../controller/src/config/schema";
 import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections } from "../controller/src/ruleset/golden/scenario";
+import { LAB_GLOBALS, startDaemon } from "../test-vm/lib/daemon";
 import { ADDR, Lab, LineReader, REPO } from "../test-vm/lib/lab";
 import { type Bench, median, progress } from "./bench";
 
@@ -45,12 +46,11 @@ function linearRules(n: number): string {
 }
 
 function uciConfig(n: number): string {
-	const head = "config globals 'globals'\n\tlist wan_device 'eth1'\n\tlist lan_device 'br-lan'\n";
 	const forwards = forwardSections(n).map(
 		(f) =>
 			`\nconfig forward '${f.id}'\n\toption proto 'tcp'\n\toption src_dport '${f.src_dport}'\n\toption dest_ip '${f.dest_ip}'\n\toption dest_port '80'\n`,
 	);
-	return head + forwards.join("");
+	return LAB_GLOBALS + forwards.join("");
 }
 
 async function connectionsPerSecond(lab: Lab, ports: number): Promise<number> {
@@ -119,7 +119,7 @@ async function addForwardEffect(
 	existing: number,
 ): Promise<{ reply: number[]; effect: number[]; startMs: number }> {
 	const started = performance.now();
-	const daemon = await lab.startDaemon(uciConfig(existing), 120_000);
+	const daemon = await startDaemon(lab, uciConfig(existing), { timeoutMs: 120_000 });
 	const startMs = performance.now() - started;
 	const reply: number[] = [];
 	const effect: number[] = [];

@@ -1,6 +1,6 @@
 // Agents for bench/netlink.ts, run inside the bench's network namespace (root):
 //
-//   bun netlink-agent.ts flood COUNT RATE MARKERS     new UDP flows to 10.99.0.2 (no such host,
+//   bun netlink-agent.ts flood COUNT RATE MARKERS     new UDP flows to FLOW_SINK (no such host,
 //       so no answers): COUNT flows at RATE per second (0: as fast as possible), and MARKERS
 //       marker flows to ports 1001… spread over the run. Prints {"markers": [ns…]}, the
 //       CLOCK_MONOTONIC time each marker left.
@@ -17,9 +17,9 @@ import { dlopen, FFIType, ptr } from "bun:ffi";
 import { readFileSync, writeSync } from "node:fs";
 import { ConntrackEvents } from "../controller/src/netlink/events";
 import { libcPath } from "../controller/src/sys/libc";
+import { FLOW_SINK } from "../test-vm/lib/flow-namespace";
 import { monotonicNs } from "./triggers-agent";
 
-export const FLOOD_TARGET = "10.99.0.2";
 export const MARKER_BASE = 1001;
 
 const libc = dlopen(libcPath(), {
@@ -54,7 +54,7 @@ function flood(count: number, rate: number, markers: number): void {
 	const address = new Uint8Array(16);
 	const dv = new DataView(address.buffer);
 	dv.setUint16(0, AF_INET, true);
-	FLOOD_TARGET.split(".").forEach((o, i) => {
+	FLOW_SINK.split(".").forEach((o, i) => {
 		address[4 + i] = Number(o);
 	});
 	const payload = new Uint8Array([120]);
@@ -86,6 +86,8 @@ type Counters = {
 	resynced: number;
 	lossWarnings: number;
 };
+/** A follower's answer to "stats". */
+export type FollowerStats = Counters & { cpuMs: number };
 
 function onMarker(c: Counters, dport: number | undefined): void {
 	if (dport !== undefined && dport >= MARKER_BASE && dport < MARKER_BASE + 100 && !(dport in c.markers))

@@ -7,9 +7,10 @@
 //     events received, overruns noticed, entries recovered from a resync dump, markers known.
 // Both follow NEW events with a 4 MiB receive buffer. Rounds alternate the two followers.
 import { join } from "node:path";
+import { FlowNamespace } from "../test-vm/lib/flow-namespace";
 import { LineReader } from "../test-vm/lib/lab";
-import { type Bench, median, progress } from "./bench";
-import { FLOOD_TARGET, MARKER_BASE } from "./netlink-agent";
+import { type Bench, median, percentile, progress } from "./bench";
+import { type FollowerStats, MARKER_BASE } from "./netlink-agent";
 
 const AGENT = join(import.meta.dir, "netlink-agent.ts");
 const BUFFER = 4 << 20;
@@ -21,41 +22,8 @@ const ROUNDS = 3;
 const FOLLOWERS = ["ffi", "tool", "ffi-filtered"] as const;
 type Follower = (typeof FOLLOWERS)[number];
 
-type Stats = {
-	events: number;
-	markers: Record<string, string>;
-	cpuMs: number;
-	overruns: number;
-	resynced: number;
-	lossWarnings: number;
-};
-
-const ns = `bnl${process.pid.toString(36)}`;
-
-function sh(argv: string[], input?: string): string {
-	const r = Bun.spawnSync(argv, { stdin: input === undefined ? "ignore" : Buffer.from(input) });
-	if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`);
-	return r.stdout.toString();
-}
-const inNs = (...argv: string[]) => sh(["ip", "netns", "exec", ns, ...argv]);
-
-function setUp(): void {
-	sh(["ip", "netns", "add", ns]);
-	inNs("ip", "link", "set", "lo", "up");
-	inNs("ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-	inNs("ip", "link", "set", "v0", "up");
-	inNs("ip", "link", "set", "v1", "up");
-	inNs("ip", "addr", "add", "10.99.0.1/24", "dev", "v0");
-	inNs("ip", "neigh", "add", FLOOD_TARGET, "lladdr", "02:00:00:00:00:02", "dev", "v0");
-	// Conntrack runs in a namespace once a rule there needs it.
-	sh(
-		["ip", "netns", "exec", ns, "nft", "-f", "-"],
-		"table inet bench {\n\tchain out {\n\t\ttype filter hook output priority 0; ct state new counter\n\t}\n}\n",
-	);
-}
-
-function startFollower(kind: Follower) {
-	const proc = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, AGENT, kind, String(BUFFER)], {
+function startFollower(ns: FlowNamespace, kind: Follower) {
+	const proc = Bun.spawn([...ns.exec, process.execPath, AGENT, kind, String(BUFFER)], {
 		stdin: "pipe",
 		stdout: "pipe",
 		stderr: "inherit",
@@ -66,10 +34,10 @@ function startFollower(kind: Follower) {
 		ready: async () => {
 			if (!(await lines.next(10_000))?.includes("ready")) throw new Error(`${kind} follower did not start`);
 		},
-		stats: async (): Promise<Stats> => {
+		stats: async (): Promise<FollowerStats> => {
 			stdin.write("stats\n");
 			await stdin.flush();
-			return JSON.parse((await lines.next(10_000)) ?? "null") as Stats;
+			return JSON.parse((await lines.next(10_000)) ?? "null") as FollowerStats;
 		},
 		stop: async () => {
 			stdin.end();
@@ -79,23 +47,18 @@ function startFollower(kind: Follower) {
 	};
 }
 
-function flood(count: number, rate: number, markers: number): string[] {
-	const out = inNs(process.execPath, AGENT, "flood", String(count), String(rate), String(markers));
+function flood(ns: FlowNamespace, count: number, rate: number, markers: number): string[] {
+	const out = ns.run([process.execPath, AGENT, "flood", String(count), String(rate), String(markers)]);
 	return (JSON.parse(out) as { markers: string[] }).markers;
 }
 
 /** Marker latencies in µs (markers whose event never came are left out). */
-function latencies(sent: string[], stats: Stats): number[] {
+function latencies(sent: string[], stats: FollowerStats): number[] {
 	return sent.flatMap((at, i) => {
-		const seen = stats.markers[String(MARKER_BASE + i)];
+		const seen = stats.markers[MARKER_BASE + i];
 		return seen ? [Number(BigInt(seen) - BigInt(at)) / 1000] : [];
 	});
 }
-
-const pct = (values: number[], p: number) => {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
 
 type LoadResult = { received: number; p50: number; p99: number; cpu: number; markersSeen: number };
 type BurstResult = {
@@ -106,21 +69,21 @@ type BurstResult = {
 	markersSeen: number;
 };
 
-async function underLoad(kind: Follower): Promise<LoadResult> {
-	inNs("conntrack", "-F");
-	const f = startFollower(kind);
+async function underLoad(ns: FlowNamespace, kind: Follower): Promise<LoadResult> {
+	ns.run(["conntrack", "-F"]);
+	const f = startFollower(ns, kind);
 	try {
 		await f.ready();
 		const before = await f.stats();
-		const sent = flood(LOAD, RATE, MARKERS);
+		const sent = flood(ns, LOAD, RATE, MARKERS);
 		await Bun.sleep(1000);
 		const after = await f.stats();
 		const lat = latencies(sent, after);
 		const seconds = LOAD / RATE;
 		return {
 			received: after.events - before.events,
-			p50: pct(lat, 50),
-			p99: pct(lat, 99),
+			p50: percentile(lat, 50),
+			p99: percentile(lat, 99),
 			cpu: ((after.cpuMs - before.cpuMs) / (seconds * 1000 + 1000)) * 100,
 			markersSeen: lat.length,
 		};
@@ -129,12 +92,12 @@ async function underLoad(kind: Follower): Promise<LoadResult> {
 	}
 }
 
-async function overrun(kind: Follower): Promise<BurstResult> {
-	inNs("conntrack", "-F");
-	const f = startFollower(kind);
+async function overrun(ns: FlowNamespace, kind: Follower): Promise<BurstResult> {
+	ns.run(["conntrack", "-F"]);
+	const f = startFollower(ns, kind);
 	try {
 		await f.ready();
-		const sent = flood(BURST, 0, 10);
+		const sent = flood(ns, BURST, 0, 10);
 		await Bun.sleep(2000);
 		const s = await f.stats();
 		return {
@@ -150,14 +113,14 @@ async function overrun(kind: Follower): Promise<BurstResult> {
 }
 
 async function run(): Promise<string> {
-	setUp();
+	const ns = FlowNamespace.create("bnl");
 	try {
 		const load: Record<Follower, LoadResult[]> = { ffi: [], tool: [], "ffi-filtered": [] };
 		const burst: Record<Follower, BurstResult[]> = { ffi: [], tool: [], "ffi-filtered": [] };
 		for (let round = 1; round <= ROUNDS; round++) {
 			for (const kind of FOLLOWERS) {
-				load[kind].push(await underLoad(kind));
-				burst[kind].push(await overrun(kind));
+				load[kind].push(await underLoad(ns, kind));
+				burst[kind].push(await overrun(ns, kind));
 			}
 			progress(`netlink round ${round}/${ROUNDS} done`);
 		}
@@ -206,7 +169,7 @@ async function run(): Promise<string> {
 			"",
 		].join("\n");
 	} finally {
-		Bun.spawnSync(["ip", "netns", "del", ns]);
+		ns.remove();
 	}
 }
 

@@ -9,8 +9,9 @@
 //    the daemon lists the opening (`openings` over the control socket), from ctnetlink events.
 import { join } from "node:path";
 import { callControlSocket } from "../controller/src/api/control-socket";
-import { ADDR, type Daemon, Lab, LineReader } from "../test-vm/lib/lab";
-import { type Bench, progress } from "./bench";
+import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
+import { ADDR, Lab, LineReader } from "../test-vm/lib/lab";
+import { type Bench, percentile, progress } from "./bench";
 import { monotonicNs } from "./triggers-agent";
 
 const AGENT = join(import.meta.dir, "triggers-agent.ts");
@@ -20,21 +21,13 @@ const DAEMON_SAMPLES = 50;
 const TRIGGER_PORT = 7008;
 const OPEN_PORT = 7108;
 
-const CONFIG = `config globals 'globals'
-	list wan_device 'eth1'
-	list lan_device 'br-lan'
-
+const CONFIG = `${LAB_GLOBALS}
 config trigger 'bench'
 	option name 'Bench'
 	option trigger_port '${TRIGGER_PORT}'
 	list open_port '${OPEN_PORT}'
 `;
 const FLUSH = "flush map inet portrig tr_bench_4\nflush set inet portrig tr_bench_4o\n";
-
-const pct = (values: number[], p: number) => {
-	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
 
 type Agent = {
 	send(line: string): Promise<void>;
@@ -86,7 +79,7 @@ async function successRate(lab: Lab, trigger: Agent, delay: number): Promise<Del
 }
 
 /** ms from lan1's connect() until `openings` lists the opening, a fresh opening each time. */
-async function daemonLatency(daemon: Daemon, trigger: Agent): Promise<number[]> {
+async function daemonLatency(daemon: RunningDaemon, trigger: Agent): Promise<number[]> {
 	const out: number[] = [];
 	for (let i = 0; i < DAEMON_SAMPLES; i++) {
 		await callControlSocket(daemon.controlSocket, "close_opening", { trigger: "bench" });
@@ -108,7 +101,7 @@ async function run(): Promise<string> {
 	const lab = await Lab.up();
 	try {
 		await Promise.all([lab.serve("wan1", "tcp", [TRIGGER_PORT]), lab.serve("lan1", "tcp", [OPEN_PORT])]);
-		const daemon = await lab.startDaemon(CONFIG);
+		const daemon = await startDaemon(lab, CONFIG);
 		const trigger = agent(lab, "lan1", ["trigger", ADDR.wan1.v4, String(TRIGGER_PORT)]);
 		const results: DelayResult[] = [];
 		for (const delay of DELAYS_MS) {
@@ -132,9 +125,9 @@ async function run(): Promise<string> {
 			"",
 			"Trigger to open: the kernel opens in the trigger SYN's own path through the router, before",
 			"it leaves; lan1's connect() → wan1 seeing that SYN (an upper bound of the time to open):",
-			`p50 ${pct(transit, 50).toFixed(0)} µs, p99 ${pct(transit, 99).toFixed(0)} µs over ${transit.length} trials.`,
+			`p50 ${percentile(transit, 50).toFixed(0)} µs, p99 ${percentile(transit, 99).toFixed(0)} µs over ${transit.length} trials.`,
 			`lan1's connect() → the daemon lists the opening (ctnetlink event, nft read), ${DAEMON_SAMPLES} samples:`,
-			`p50 ${pct(daemonMs, 50).toFixed(1)} ms, p99 ${pct(daemonMs, 99).toFixed(1)} ms.`,
+			`p50 ${percentile(daemonMs, 50).toFixed(1)} ms, p99 ${percentile(daemonMs, 99).toFixed(1)} ms.`,
 			"",
 		].join("\n");
 	} finally {

@@ -7,14 +7,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { ensureBuilt, type RunningDaemon, startDaemon } from "./daemon-harness";
+import { ensureBuilt, LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
 import { ADDR, Lab, type Proc } from "./lib/lab";
 
 const CONFIG = `# portrig test config: comments, order and unknown options survive API changes
-config globals 'globals'
-	list wan_device 'eth1'
-	list lan_device 'br-lan'
-
+${LAB_GLOBALS}
 config forward 'web'
 	option name 'Web'
 	option proto 'tcp'
@@ -83,7 +80,7 @@ async function refused(method: string, args: Record<string, unknown>) {
 }
 
 describe("read methods", () => {
-	test("status reports version, config file, counts, table and ubus state", async () => {
+	test("status reports version, config file, counts, table, ubus state and per-entry counters", async () => {
 		expect(await ok("status")).toMatchObject({
 			version: pkg.version,
 			config: daemon.configFile,
@@ -97,6 +94,7 @@ describe("read methods", () => {
 			devices: { wan: ["eth1"], lan: ["br-lan"] },
 			trigger_stats: { openings: 0, conntrack: { running: true, overruns: 0 } },
 			ubus: { connected: false },
+			counters: { forwards: { web: 0 }, triggers: { irc: { connections: 0, openings: 0 } } },
 		});
 	});
 

@@ -3,15 +3,12 @@
 // an IPv6 pinhole), an inbound connection through a trigger opening, and the counts going
 // back to 0 when the connections end. Counted by `portrig call status` (the compiled daemon).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { ensureBuilt, type RunningDaemon, startDaemon } from "./daemon-harness";
+import { ensureBuilt, LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
 import { ADDR, type HeldConnection, Lab, type LabNode, type Proc } from "./lib/lab";
 
 setDefaultTimeout(60_000);
 
-const CONFIG = `config globals 'globals'
-	list wan_device 'eth1'
-	list lan_device 'br-lan'
-
+const CONFIG = `${LAB_GLOBALS}
 config forward 'web'
 	option name 'Web'
 	option proto 'tcp'

@@ -5,13 +5,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { ensureBuilt, startDaemon } from "./daemon-harness";
-import { Lab, PORTRIG } from "./lib/lab";
+import { ensureBuilt, LAB_GLOBALS, PORTRIG, startDaemon } from "./lib/daemon";
+import { Lab } from "./lib/lab";
 
-const CONFIG = `config globals 'globals'
-	list wan_device 'eth1'
-	list lan_device 'br-lan'
-
+const CONFIG = `${LAB_GLOBALS}
 config forward 'web'
 	option name 'Web'
 	option proto 'tcp'
@@ -170,14 +167,13 @@ describe("the daemon", () => {
 	});
 
 	test("after kill -9 the table and a stale socket stay; a restarted daemon replaces both and serves", async () => {
-		const dir = mkdtempSync(join(tmp, "restart-"));
-		const first = await startDaemon(lab, CONFIG, { dir });
+		const first = await startDaemon(lab, CONFIG);
 		first.signal("SIGKILL");
 		await first.exited;
 		expect(existsSync(first.controlSocket)).toBe(true);
 		expect(await table()).toContain("8080");
 		// The same files, as procd respawns the same command line.
-		const second = await startDaemon(lab, CONFIG, { dir });
+		const second = await startDaemon(lab, CONFIG, { dir: first.dir });
 		try {
 			expect(second.controlSocket).toBe(first.controlSocket);
 			expect((await second.call("status")).reply).toMatchObject({ forwards: 1 });
@@ -190,12 +186,14 @@ describe("the daemon", () => {
 	});
 
 	test("a second daemon on a live control socket exits 1 and leaves the first one's table alone", async () => {
-		const dir = mkdtempSync(join(tmp, "second-"));
-		const first = await startDaemon(lab, CONFIG, { dir });
+		const first = await startDaemon(lab, CONFIG);
 		try {
 			const ruleset = await table();
 			// Another config: had the second daemon applied it, the table would show 9999.
-			const second = await startDaemon(lab, CONFIG.replace("'8080'", "'9999'"), { dir, noWait: true });
+			const second = await startDaemon(lab, CONFIG.replace("'8080'", "'9999'"), {
+				dir: first.dir,
+				noWait: true,
+			});
 			expect(await second.exited).toBe(1);
 			expect(second.log()).toContain(`another daemon is listening on ${first.controlSocket}`);
 			expect(await table()).toBe(ruleset);

@@ -7,6 +7,7 @@ import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections, loadScenario, scenarioNames } from "../controller/src/ruleset/golden/scenario";
 import { NftError } from "../controller/src/ruleset/nft";
 import { ADDR, Lab } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 const ROUTER = ADDR.router.v4;
 const ENV = { wanDevices: ["eth1"], lanDevices: ["br-lan"] };
@@ -30,15 +31,6 @@ const withForward = (config: Config, id: string, port: number): Config => ({
 let lab: Lab;
 let dp: DataPlane;
 let restoredSets: string[][] = [];
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<number> {
-	const start = performance.now();
-	while (!(await check())) {
-		if (performance.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-		await Bun.sleep(5);
-	}
-	return performance.now() - start;
-}
 
 beforeAll(async () => {
 	lab = await Lab.up();
@@ -132,7 +124,7 @@ describe("restore", () => {
 		restoredSets = [];
 		const held = await lab.hold("wan1", ROUTER, 8080);
 		await lab.exec("router", ["nft", "flush", "ruleset"]);
-		const ms = await waitFor("the portrig table", () => dp.status().then((s) => s.table));
+		const ms = await waitFor("the portrig table", () => dp.status().then((s) => s.table), 10_000, 5);
 		console.log(`portrig table restored ${ms.toFixed(0)} ms after nft flush ruleset`);
 		await lab.reloadFw4();
 		expect(restoredSets).toHaveLength(1);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections } from "../controller/src/ruleset/golden/scenario";
 import { ADDR, Lab, type Proto } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 const ROUTER = ADDR.router.v4;
 const PROTOS: Proto[] = ["tcp", "udp"];
@@ -15,14 +16,6 @@ const config = configFromSections({
 
 let lab: Lab;
 let dp: DataPlane;
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-	const deadline = Date.now() + ms;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await Bun.sleep(50);
-	}
-}
 
 beforeAll(async () => {
 	lab = await Lab.up();

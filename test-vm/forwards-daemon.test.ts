@@ -4,28 +4,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ADDR, type Daemon, Lab, REPO } from "./lib/lab";
+import { type RunningDaemon, startDaemon } from "./lib/daemon";
+import { ADDR, Lab, REPO } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 const ROUTER = ADDR.router.v4;
 const CONFIG = readFileSync(join(REPO, "test-vm", "demo.portrig"), "utf8");
 
 let lab: Lab;
-let daemon: Daemon;
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<number> {
-	const start = performance.now();
-	while (!(await check())) {
-		if (performance.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-		await Bun.sleep(10);
-	}
-	return performance.now() - start;
-}
+let daemon: RunningDaemon;
 
 beforeAll(async () => {
 	lab = await Lab.up();
 	await lab.serve("lan1", "tcp", [80, 22]);
 	await lab.serve("lan2", "tcp", [4444, 5432]);
-	daemon = await lab.startDaemon(CONFIG);
+	daemon = await startDaemon(lab, CONFIG);
 });
 
 afterAll(async () => {
@@ -77,8 +70,11 @@ describe("portrig daemon's data plane", () => {
 
 	test("after `nft flush ruleset` the daemon restores its table; with fw4 back, traffic flows", async () => {
 		await lab.exec("router", ["nft", "flush", "ruleset"]);
-		const ms = await waitFor("the portrig table", async () =>
-			(await lab.exec("router", ["nft", "list", "tables"])).stdout.includes("inet portrig"),
+		const ms = await waitFor(
+			"the portrig table",
+			async () => (await lab.exec("router", ["nft", "list", "tables"])).stdout.includes("inet portrig"),
+			10_000,
+			10,
 		);
 		console.log(`daemon restored its table ${ms.toFixed(0)} ms after nft flush ruleset`);
 		await lab.reloadFw4();

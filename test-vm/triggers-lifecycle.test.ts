@@ -4,17 +4,15 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections } from "../controller/src/ruleset/golden/scenario";
-import { ADDR, type Daemon, Lab, type LabNode, type Proto } from "./lib/lab";
+import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
+import { ADDR, Lab, type LabNode, type Proto } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 setDefaultTimeout(60_000);
 
 const ROUTER = ADDR.router.v4;
 const WAN1 = ADDR.wan1.v4;
 
-const GLOBALS = `config globals 'globals'
-	list wan_device 'eth1'
-	list lan_device 'br-lan'
-`;
 const trigger = (id: string, port: number, open: number, timeout: number) => `
 config trigger '${id}'
 	option name '${id}'
@@ -25,14 +23,6 @@ config trigger '${id}'
 
 let lab: Lab;
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-	const deadline = Date.now() + ms;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await Bun.sleep(50);
-	}
-}
-
 async function fire(from: LabNode, port: number): Promise<void> {
 	expect((await lab.probe(from, "tcp", WAN1, port))?.node).toBe("wan1");
 }
@@ -41,7 +31,7 @@ const inbound = (from: LabNode, proto: Proto, port: number) =>
 	lab.probe(from, proto, ROUTER, port, 1000).then((a) => a?.node ?? null);
 
 type Row = { trigger: string; host: string; expires: number; since: number };
-async function openings(d: Daemon): Promise<Row[]> {
+async function openings(d: RunningDaemon): Promise<Row[]> {
 	const r = await d.call("openings");
 	expect(r.code).toBe(0);
 	return (r.reply as { openings: Row[] }).openings;
@@ -52,7 +42,7 @@ type Stats = {
 	readded: number;
 	conntrack: { overruns: number; resyncs: number; events: number };
 };
-async function stats(d: Daemon): Promise<Stats> {
+async function stats(d: RunningDaemon): Promise<Stats> {
 	return ((await d.call("status")).reply as { trigger_stats: Stats }).trigger_stats;
 }
 
@@ -94,8 +84,9 @@ describe("precedence (the ruleset alone, config checks bypassed)", () => {
 
 describe("a daemon's life", () => {
 	test("the API refuses a trigger that opens a forwarded port, naming the field", async () => {
-		const d = await lab.startDaemon(
-			`${GLOBALS}\nconfig forward 'web'\n\toption proto 'tcp'\n\toption src_dport '7200'\n\toption dest_ip '${ADDR.lan2.v4}'\n`,
+		const d = await startDaemon(
+			lab,
+			`${LAB_GLOBALS}\nconfig forward 'web'\n\toption proto 'tcp'\n\toption src_dport '7200'\n\toption dest_ip '${ADDR.lan2.v4}'\n`,
 		);
 		try {
 			const r = await d.call("add_trigger", {
@@ -111,11 +102,11 @@ describe("a daemon's life", () => {
 	});
 
 	test("after kill -9 of the daemon the opening still works, and the kernel closes it on time", async () => {
-		const d = await lab.startDaemon(GLOBALS + trigger("k", 7001, 7101, 3));
+		const d = await startDaemon(lab, LAB_GLOBALS + trigger("k", 7001, 7101, 3));
 		try {
 			await fire("lan1", 7001);
 			expect(await inbound("wan1", "tcp", 7101)).toBe("lan1");
-			process.kill(d.pid, "SIGKILL");
+			d.signal("SIGKILL");
 			await d.exited;
 			expect(await inbound("wan1", "tcp", 7101)).toBe("lan1");
 			// Probing would restart the timer (it is traffic through the opening): stay away for
@@ -128,14 +119,15 @@ describe("a daemon's life", () => {
 	});
 
 	test("a restarted daemon adopts the openings left in the kernel, with their remaining time", async () => {
-		const config = GLOBALS + trigger("a", 7002, 7102, 60);
-		const first = await lab.startDaemon(config);
+		const config = LAB_GLOBALS + trigger("a", 7002, 7102, 60);
+		const first = await startDaemon(lab, config);
 		await fire("lan1", 7002);
 		await waitFor("the opening to be listed", async () => (await openings(first)).length === 1);
 		await Bun.sleep(2000);
-		process.kill(first.pid, "SIGKILL");
+		first.signal("SIGKILL");
 		await first.exited;
-		const second = await lab.startDaemon(config);
+		// The same files, as procd respawns the same command line.
+		const second = await startDaemon(lab, config, { dir: first.dir });
 		try {
 			const [o] = await openings(second);
 			expect(o).toMatchObject({ trigger: "a", host: ADDR.lan1.v4 });
@@ -150,7 +142,7 @@ describe("a daemon's life", () => {
 	});
 
 	test("after `nft flush ruleset` the table comes back with the live openings in it", async () => {
-		const d = await lab.startDaemon(GLOBALS + trigger("f", 7003, 7103, 60));
+		const d = await startDaemon(lab, LAB_GLOBALS + trigger("f", 7003, 7103, 60));
 		try {
 			await fire("lan1", 7003);
 			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
@@ -173,8 +165,9 @@ describe("a daemon's life", () => {
 	});
 
 	test("floods: other connections never reach the daemon; an overrun of trigger connections is counted and resynced, no trigger lost", async () => {
-		const d = await lab.startDaemon(
-			`${GLOBALS + trigger("o", 7004, 7104, 60) + trigger("p", 7005, 7105, 60)}
+		const d = await startDaemon(
+			lab,
+			`${LAB_GLOBALS + trigger("o", 7004, 7104, 60) + trigger("p", 7005, 7105, 60)}
 config trigger 'busy'
 	option name 'busy'
 	option proto 'udp'
@@ -185,17 +178,17 @@ config trigger 'busy'
 		try {
 			// 50,000 new flows to ports no trigger uses, while the daemon reads nothing (SIGSTOP):
 			// the kernel's filter on the daemon's socket drops their events, nothing overruns.
-			process.kill(d.pid, "SIGSTOP");
+			d.signal("SIGSTOP");
 			await flood("lan1", 50_000, 60_000, 64_999);
-			process.kill(d.pid, "SIGCONT");
+			d.signal("SIGCONT");
 			await Bun.sleep(500);
 			expect((await stats(d)).conntrack).toMatchObject({ overruns: 0, events: 0 });
 			// 50,000 new connections to trigger ports ('busy'), then lan1's trigger of 'o', all while
 			// the daemon is stopped: the kernel must drop events.
-			process.kill(d.pid, "SIGSTOP");
+			d.signal("SIGSTOP");
 			await flood("lan1", 50_000, 10_000, 59_999);
 			await fire("lan1", 7004);
-			process.kill(d.pid, "SIGCONT");
+			d.signal("SIGCONT");
 			await waitFor("an overrun and a resync", async () => {
 				const s = (await stats(d)).conntrack;
 				return s.overruns >= 1 && s.resyncs >= 1;
@@ -212,7 +205,7 @@ config trigger 'busy'
 			);
 			expect(await inbound("wan1", "tcp", 7105)).toBe("lan2");
 		} finally {
-			process.kill(d.pid, "SIGCONT");
+			d.signal("SIGCONT");
 			await d.stop();
 		}
 	});

@@ -3,7 +3,9 @@
 // One daemon, one trigger per behaviour (distinct ports), so tests never share an opening.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { ADDR, type Daemon, Lab, type LabNode, LineReader, type Proto, REPO } from "./lib/lab";
+import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
+import { ADDR, Lab, type LabNode, LineReader, type Proto, REPO } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 setDefaultTimeout(30_000);
 
@@ -12,10 +14,7 @@ const WAN1 = ADDR.wan1.v4;
 const AGENT = join(REPO, "bench", "triggers-agent.ts");
 
 /** Trigger sections; each test uses its own. */
-const CONFIG = `config globals 'globals'
-	list wan_device 'eth1'
-	list lan_device 'br-lan'
-	option trigger_timeout '600'
+const CONFIG = `${LAB_GLOBALS}	option trigger_timeout '600'
 
 config trigger 'irc'
 	option name 'IRC DCC'
@@ -93,15 +92,7 @@ type OpeningRow = {
 };
 
 let lab: Lab;
-let daemon: Daemon;
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-	const deadline = Date.now() + ms;
-	while (!(await check())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-		await Bun.sleep(50);
-	}
-}
+let daemon: RunningDaemon;
 
 async function openings(trigger: string): Promise<OpeningRow[]> {
 	const r = await daemon.call("openings");
@@ -131,7 +122,7 @@ beforeAll(async () => {
 		lab.serve("lan2", "tcp", inPorts),
 		lab.serve("lan1", "udp", [27100]),
 	]);
-	daemon = await lab.startDaemon(CONFIG);
+	daemon = await startDaemon(lab, CONFIG);
 });
 
 afterAll(async () => {

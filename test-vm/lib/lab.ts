@@ -9,13 +9,15 @@
 //   await lab.probe("wan1", "tcp", "203.0.113.1", 8080)     // → Answer {node, proto, port, from} | null
 //   const c = await lab.hold("wan1", "203.0.113.1", 8080);  // long-lived TCP: c.first, c.roundTrip("x"), c.close()
 //   const p = lab.spawn("router", ["sleep", "60"]);         // any long-lived process: p.pid, p.stop()
-//   const d = await lab.startDaemon(configText);            // portrig daemon in the router: d.call(), d.stop()
+//   lab.tmp                                   // a directory for the lab's files, removed by down()
 //   await lab.reloadFw4();                    // fw4's ruleset again, as `fw4 reload` loads it
 //
+// `portrig daemon` in the router: daemon.ts, startDaemon(lab, configText).
 // Every process started here is ended by PID on stop()/down(). Waits are bounded.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { settlesWithin } from "./wait";
 
 export const NODES = ["wan1", "wan2", "router", "lan1", "lan2"] as const;
 export type LabNode = (typeof NODES)[number];
@@ -33,7 +35,6 @@ export const ADDR = {
 export const REPO = join(import.meta.dir, "..", "..");
 const LAB_SCRIPT = join(REPO, "test-vm", "lab");
 const BUN = join(REPO, "node_modules", ".bin", "bun");
-export const PORTRIG = join(REPO, "dist", "portrig");
 
 export type ExecResult = { code: number; stdout: string; stderr: string };
 export class LabCommandError extends Error {
@@ -84,11 +85,10 @@ async function run(argv: string[], env?: Record<string, string>, input?: string)
 /** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. */
 async function stopProcess(
 	proc: { pid: number; exited: Promise<number>; kill(s?: number): void },
-	graceMs = 3000,
+	graceMs: number,
 ) {
 	proc.kill(15);
-	const done = await Promise.race([proc.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
-	if (!done) {
+	if (!(await settlesWithin(proc.exited, graceMs))) {
 		proc.kill(9);
 		await proc.exited;
 	}
@@ -135,13 +135,6 @@ export type HeldConnection = {
 	close(): Promise<void>;
 };
 
-export type Daemon = Proc & {
-	configFile: string;
-	controlSocket: string;
-	/** `portrig call METHOD JSON` against this daemon: exit code and the parsed JSON reply. */
-	call(method: string, args?: Record<string, unknown>): Promise<{ code: number; reply: unknown }>;
-};
-
 export function parseAnswer(line: string): Answer | null {
 	const m = /^(\S+) (tcp|udp) (\d+) from (\S+)$/.exec(line.trim());
 	if (!m) return null;
@@ -150,7 +143,8 @@ export function parseAnswer(line: string): Answer | null {
 
 export class Lab {
 	private readonly procs = new Set<Proc>();
-	private readonly tmp: string;
+	/** A directory for this lab's files; down() removes it. */
+	readonly tmp: string;
 	private isUp = true;
 
 	private constructor(readonly prefix: string) {
@@ -189,16 +183,25 @@ export class Lab {
 		return r;
 	}
 
-	/** Starts a long-lived process in `node`; its output goes to this process's stderr. */
+	/**
+	 * Starts a long-lived process in `node` with extra `env`; its output goes to this process's
+	 * stdout and stderr unless piped. stop() sends SIGTERM and SIGKILL after `graceMs`.
+	 */
 	spawn(
 		node: LabNode,
 		argv: string[],
-		opts: { stdout?: "pipe" | "inherit" } = {},
+		opts: {
+			stdout?: "pipe" | "inherit";
+			stderr?: "pipe" | "inherit";
+			env?: Record<string, string>;
+			graceMs?: number;
+		} = {},
 	): Proc & { proc: Bun.Subprocess } {
 		const proc = Bun.spawn([...this.nsExec(node), "env", `LAB_NODE=${node}`, ...argv], {
 			stdin: "pipe",
 			stdout: opts.stdout ?? "inherit",
-			stderr: "inherit",
+			stderr: opts.stderr ?? "inherit",
+			env: { ...process.env, ...opts.env },
 		});
 		const handle = {
 			proc,
@@ -206,7 +209,7 @@ export class Lab {
 			exited: proc.exited,
 			stop: async () => {
 				this.procs.delete(handle);
-				await stopProcess(proc);
+				await stopProcess(proc, opts.graceMs ?? 3000);
 			},
 		};
 		this.procs.add(handle);
@@ -271,48 +274,6 @@ export class Lab {
 			},
 			close: () => p.stop(),
 		};
-	}
-
-	/**
-	 * Writes `configText` to a file and runs `portrig daemon` in the router with it and its own
-	 * control socket; resolves once the socket answers `status` (bounded).
-	 */
-	async startDaemon(configText: string, timeoutMs = 10_000): Promise<Daemon> {
-		const configFile = join(this.tmp, "portrig.conf");
-		const controlSocket = join(this.tmp, "portrig.sock");
-		writeFileSync(configFile, configText);
-		const p = this.spawn("router", [
-			PORTRIG,
-			"daemon",
-			"--config",
-			configFile,
-			"--control-socket",
-			controlSocket,
-			"--ubus-socket",
-			join(this.tmp, "no-ubus.sock"),
-		]);
-		const call = async (method: string, args: Record<string, unknown> = {}) => {
-			const r = await run([PORTRIG, "call", method, JSON.stringify(args), "--control-socket", controlSocket]);
-			const text = r.code === 0 ? r.stdout : r.stderr;
-			let reply: unknown = text;
-			try {
-				reply = JSON.parse(text);
-			} catch {}
-			return { code: r.code, reply };
-		};
-		const deadline = Date.now() + timeoutMs;
-		let exited = false;
-		p.exited.then(() => {
-			exited = true;
-		});
-		while ((await call("status")).code !== 0) {
-			if (exited || Date.now() > deadline) {
-				await p.stop();
-				throw new Error(`portrig daemon did not answer on ${controlSocket} within ${timeoutMs} ms`);
-			}
-			await Bun.sleep(50);
-		}
-		return { ...p, configFile, controlSocket, call };
 	}
 
 	/** Loads fw4's ruleset in the router again (with portrig's include), as `fw4 reload` does. */

@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBuilt } from "../../../test-vm/daemon-harness";
-import { PORTRIG } from "../../../test-vm/lib/lab";
+import { ensureBuilt, PORTRIG } from "../../../test-vm/lib/daemon";
 
 let dir: string;
 beforeAll(() => {

@@ -2,27 +2,19 @@
 // (root needed). follow.ts runs inside it and prints what ConntrackEvents delivers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { FLOW_SINK, FLOW_SOURCE, FlowNamespace } from "../../../test-vm/lib/flow-namespace";
 
-const NS = `nlev${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const BUN = process.execPath;
 const FOLLOW = join(import.meta.dir, "follow.ts");
 
-function sh(argv: string[], input?: string): string {
-	const r = Bun.spawnSync(argv, { stdin: input === undefined ? "ignore" : Buffer.from(input) });
-	if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`);
-	return r.stdout.toString();
-}
-const inNs = (...argv: string[]) => sh(["ip", "netns", "exec", NS, ...argv]);
+let ns: FlowNamespace;
+const inNs = (...argv: string[]) => ns.run(argv);
 
-/**
- * UDP datagrams to 10.99.0.2:`ports` in the namespace: one conntrack entry per port. No host
- * has that address (the far end of a veth pair, with a fixed neighbour entry), so no ICMP
- * answer comes back.
- */
+/** UDP datagrams to FLOW_SINK:`ports` in the namespace: one conntrack entry per port, no answer. */
 function udpTo(ports: number[]): void {
 	const code = `const s = require("node:dgram").createSocket("udp4");
 		const ports = ${JSON.stringify(ports)};
-		let i = 0; const next = () => i < ports.length ? s.send("x", ports[i++], "10.99.0.2", next) : s.close(); next();`;
+		let i = 0; const next = () => i < ports.length ? s.send("x", ports[i++], "${FLOW_SINK}", next) : s.close(); next();`;
 	inNs(BUN, "-e", code);
 }
 
@@ -30,7 +22,7 @@ type Line = Record<string, unknown> & { type: string };
 
 /** follow.ts in the namespace, its JSON lines readable with a deadline. */
 function follow(...args: string[]) {
-	const proc = Bun.spawn(["ip", "netns", "exec", NS, BUN, FOLLOW, ...args], {
+	const proc = Bun.spawn([...ns.exec, BUN, FOLLOW, ...args], {
 		stdin: "pipe",
 		stdout: "pipe",
 		stderr: "pipe",
@@ -80,22 +72,11 @@ const entryTo = (port: number, kind: string) => (l: Line) =>
 	l.type === "entry" && l.kind === kind && (l.orig as { dport?: number }).dport === port;
 
 beforeAll(() => {
-	sh(["ip", "netns", "add", NS]);
-	inNs("ip", "link", "set", "lo", "up");
-	inNs("ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1");
-	inNs("ip", "link", "set", "v0", "up");
-	inNs("ip", "link", "set", "v1", "up");
-	inNs("ip", "addr", "add", "10.99.0.1/24", "dev", "v0");
-	inNs("ip", "neigh", "add", "10.99.0.2", "lladdr", "02:00:00:00:00:02", "dev", "v0");
-	// Conntrack runs in a namespace only once a rule there needs it.
-	sh(
-		["ip", "netns", "exec", NS, "nft", "-f", "-"],
-		"table inet t {\n\tchain out {\n\t\ttype filter hook output priority 0; ct state new counter\n\t}\n}\n",
-	);
+	ns = FlowNamespace.create("nlev");
 });
 
 afterAll(() => {
-	Bun.spawnSync(["ip", "netns", "del", NS]);
+	ns?.remove();
 });
 
 describe("ConntrackEvents in a network namespace", () => {
@@ -107,7 +88,7 @@ describe("ConntrackEvents in a network namespace", () => {
 			const created = await f.waitFor(entryTo(9101, "new"));
 			expect(created).toMatchObject({
 				family: "ipv4",
-				orig: { src: "10.99.0.1", dst: "10.99.0.2", proto: 17 },
+				orig: { src: FLOW_SOURCE, dst: FLOW_SINK, proto: 17 },
 			});
 			inNs("conntrack", "-D", "-p", "udp", "--dport", "9101");
 			const destroyed = await f.waitFor(entryTo(9101, "destroy"));
