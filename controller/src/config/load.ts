@@ -63,15 +63,39 @@ export function loadConfig(text: string, file: string): LoadResult {
 	return config ? { config, problems } : { problems };
 }
 
-/** loadConfig, also returning the parsed document (for the store's edits). */
-export function loadDocument(text: string, file: string): LoadResult & { document?: UciDocument } {
+/**
+ * Schema results of a load, by section id, with the type and values they were decoded from.
+ * Decoding is a pure function of those, so the next load (the store passes the cache on) reuses
+ * a result when a section has the same id, type and values: after a change to one section of
+ * 10,000, only that one goes through its schema again.
+ */
+export type DecodeCache = Map<string, Decoded>;
+type Decoded = { type: SectionType; fields: Fields; result: SchemaResult };
+/** A section's known options in file order: the value of an option, the items of a list. */
+type Fields = Array<[name: string, value: string | string[]]>;
+type SchemaResult = ReturnType<(typeof SECTION_SCHEMAS)[SectionType]["safeDecode"]>;
+
+/** What the store keeps of a load: the parsed document and the schema results it used. */
+export type DocumentResult = LoadResult & { document?: UciDocument; decoded: DecodeCache };
+
+/**
+ * loadConfig, also returning the parsed document (for the store's edits) and its decode cache.
+ * Given the result of loading an earlier version of the file, only what changed is read again.
+ */
+export function loadDocument(text: string, file: string, previous?: DocumentResult): DocumentResult {
 	let document: UciDocument;
 	try {
-		document = UciDocument.parse(text);
+		document = UciDocument.parse(text, previous?.document);
 	} catch (e) {
 		if (!(e instanceof UciParseError)) throw e;
-		return { problems: [{ file, line: e.line, message: e.reason, severity: "error" }] };
+		return { problems: [{ file, line: e.line, message: e.reason, severity: "error" }], decoded: new Map() };
 	}
+	return checkDocument(document, file, previous?.decoded);
+}
+
+/** Validates a parsed document as loadDocument does (the store's edits are parsed already). */
+export function checkDocument(document: UciDocument, file: string, previous?: DecodeCache): DocumentResult {
+	const cache = { previous, next: new Map() as DecodeCache };
 	const problems: Problem[] = [];
 	const at = (s: UciSection, option?: string, line = s.line, severity: Severity = "error") => ({
 		file,
@@ -112,7 +136,7 @@ export function loadDocument(text: string, file: string): LoadResult & { documen
 			continue;
 		}
 		const type = s.type as SectionType;
-		const value = decodeSection(s, type, (option, message, line, severity) =>
+		const value = decodeSection(s, type, cache, (option, message, line, severity) =>
 			problems.push({ ...at(s, option, line, severity), message }),
 		);
 		if (value !== undefined) decoded[type].push({ s, value });
@@ -143,15 +167,21 @@ export function loadDocument(text: string, file: string): LoadResult & { documen
 	}
 
 	problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-	return problems.some(isError) ? { document, problems } : { document, config, problems };
+	const result = { document, problems, decoded: cache.next };
+	return problems.some(isError) ? result : { ...result, config };
 }
 
 type Report = (option: string | undefined, message: string, line: number, severity?: Severity) => void;
 
 /** One section through its zod schema; undefined (after reporting why) when it does not decode. */
-function decodeSection(s: UciSection, type: SectionType, report: Report): unknown {
+function decodeSection(
+	s: UciSection,
+	type: SectionType,
+	cache: { previous?: DecodeCache; next: DecodeCache },
+	report: Report,
+): unknown {
 	const schema = SECTION_SCHEMAS[type];
-	const raw: Record<string, string | string[]> = {};
+	const fields: Fields = [];
 	let valid = true;
 	for (const [name, entry] of s.entries) {
 		if (!(name in schema.shape)) {
@@ -167,9 +197,17 @@ function decodeSection(s: UciSection, type: SectionType, report: Report): unknow
 			);
 			valid = false;
 		}
-		raw[name] = entry.kind === "option" ? (entry.items[0]?.value ?? "") : entry.items.map((i) => i.value);
+		fields.push([
+			name,
+			entry.kind === "option" ? (entry.items[0]?.value ?? "") : entry.items.map((i) => i.value),
+		]);
 	}
-	const result = schema.safeDecode(raw as never);
+	const known = cache.previous?.get(s.id);
+	const result =
+		known && known.type === type && sameFields(known.fields, fields)
+			? known.result
+			: schema.safeDecode(Object.fromEntries(fields) as never);
+	cache.next.set(s.id, { type, fields, result });
 	if (result.success) return valid ? result.data : undefined;
 	for (const issue of result.error.issues) {
 		const [option, item] = issue.path;
@@ -177,6 +215,19 @@ function decodeSection(s: UciSection, type: SectionType, report: Report): unknow
 		report(name, issue.message, lineOf(s, name, typeof item === "number" ? item : undefined));
 	}
 	return undefined;
+}
+
+function sameFields(a: Fields, b: Fields): boolean {
+	if (a.length !== b.length) return false;
+	for (let i = 0; i < a.length; i++) {
+		const [name, value] = a[i] as Fields[number];
+		const [otherName, other] = b[i] as Fields[number];
+		if (name !== otherName) return false;
+		if (typeof value === "string" || typeof other === "string") {
+			if (value !== other) return false;
+		} else if (value.length !== other.length || value.some((item, j) => item !== other[j])) return false;
+	}
+	return true;
 }
 
 /** Line of an option (of one item of a list), or of the section when the option is absent. */

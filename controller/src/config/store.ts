@@ -1,8 +1,10 @@
 // The config file as the API changes it: each mutation edits the UCI document (touching only
-// its own lines), re-validates the whole resulting file with loadDocument (schemas + rules)
-// and is refused with those problems if anything is wrong. A valid mutation is held in memory
-// until commit() writes it atomically; restore() puts back earlier bytes when applying the new
-// config to the data plane fails.
+// its own lines), re-validates the whole resulting document as loadDocument does (schemas +
+// rules) and is refused with those problems if anything is wrong. A valid mutation is held in
+// memory until commit() writes it atomically; restore() puts back earlier bytes when applying
+// the new config to the data plane fails. With 10,000 sections, re-validating stays cheap:
+// the edited document is lexed again only where it changed, and sections whose values did not
+// change reuse their schema results (load.ts).
 //
 // Values come in the API's encoded form (UCI option names, values as `uci show` prints them,
 // lists as arrays; JSON numbers and booleans are accepted). Each is decoded with its option's
@@ -14,7 +16,14 @@
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { isError, type LoadResult, loadDocument, type Problem } from "./load";
+import {
+	checkDocument,
+	type DocumentResult,
+	isError,
+	type LoadResult,
+	loadDocument,
+	type Problem,
+} from "./load";
 import { type Config, SECTION_SCHEMAS, type SectionType } from "./schema";
 import type { UciDocument } from "./uci";
 import { isUciName } from "./uci-lexer";
@@ -40,7 +49,7 @@ export class ConfigConflictError extends Error {
 	}
 }
 
-type State = { text: string; document?: UciDocument; config?: Config; problems: Problem[] };
+type State = DocumentResult & { text: string };
 
 export class ConfigStore {
 	private state: State;
@@ -91,7 +100,7 @@ export class ConfigStore {
 	async reload(): Promise<LoadResult> {
 		const text = await readText(this.file);
 		this.disk = text;
-		this.state = read(text, this.file);
+		this.state = read(text, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
 	}
@@ -164,7 +173,7 @@ export class ConfigStore {
 	async restore(previous: string): Promise<LoadResult> {
 		await writeAtomically(this.file, previous);
 		this.disk = previous;
-		this.state = read(previous, this.file);
+		this.state = read(previous, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
 	}
@@ -181,7 +190,7 @@ export class ConfigStore {
 
 	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
 	private accept(document: UciDocument, id: string): MutationResult {
-		const next = read(document.text, this.file);
+		const next = { text: document.text, ...checkDocument(document, this.file, this.state.decoded) };
 		if (!next.config) {
 			// Problems of the section being changed first: they are the likely answer to the caller.
 			const problems = next.problems
@@ -195,8 +204,8 @@ export class ConfigStore {
 	}
 }
 
-function read(text: string, file: string): State {
-	return { text, ...loadDocument(text, file) };
+function read(text: string, file: string, previous?: State): State {
+	return { text, ...loadDocument(text, file, previous) };
 }
 
 async function readText(file: string): Promise<string> {

@@ -109,6 +109,11 @@ describe("reading", () => {
 	test("what libuci refuses is refused with the line and why", () => {
 		const cases: Array<[string, number, string]> = [
 			["config a\n\topt x 1\n", 2, "unknown keyword 'opt' (expected config, option, list or package)"],
+			[
+				"config a\n\ttoString x 1\n",
+				2,
+				"unknown keyword 'toString' (expected config, option, list or package)",
+			],
 			["# header\n\toption x 1\n", 2, "'option' before the first 'config' line"],
 			["config a 'b-c'\n", 1, "invalid section name 'b-c' (letters, digits and _ only)"],
 			["config a\n\toption 'x.y' 1\n", 2, "invalid option name 'x.y' (letters, digits and _ only)"],

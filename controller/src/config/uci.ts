@@ -75,23 +75,20 @@ export class UciDocument {
 	/** `package NAME` when the file has one. */
 	readonly package: string | undefined;
 	private readonly byId = new Map<string, SectionState>();
-	private readonly chunkOf = new Map<Statement, number>();
-	private readonly lines: LineIndex;
 	private readonly eol: string;
 
 	private constructor(
 		readonly text: string,
-		private readonly chunks: Chunk[],
+		/** The text's lines with their statements (lexUci). */
+		readonly chunks: readonly Chunk[],
 	) {
-		this.lines = new LineIndex(text);
 		this.eol = /\r?\n/.exec(text)?.[0] ?? "\n";
 		const sections: SectionState[] = [];
 		const perType = new Map<string, number>();
 		let current: SectionState | undefined;
 		let pkg: string | undefined;
-		chunks.forEach((chunk, index) => {
+		for (const chunk of chunks)
 			for (const st of chunk.statements) {
-				this.chunkOf.set(st, index);
 				if (st.keyword === "package") {
 					if (sections.length) throw new UciParseError(st.line, "'package' after the first 'config' line");
 					pkg = arg(st, 0).value;
@@ -101,14 +98,20 @@ export class UciDocument {
 					current?.blocks.at(-1)?.options.push(st);
 				}
 			}
-		});
-		for (const s of sections) s.entries = readEntries(s.blocks, this.lines);
+		// Needed only for values spanning lines (see readEntries): built when one shows up.
+		let lines: LineIndex | undefined;
+		const lineOf = (offset: number) => {
+			lines ??= new LineIndex(text);
+			return lines.lineOf(offset);
+		};
+		for (const s of sections) s.entries = readEntries(s.blocks, text, lineOf);
 		this.sections = sections;
 		this.package = pkg;
 	}
 
-	static parse(text: string): UciDocument {
-		return new UciDocument(text, lexUci(text));
+	/** Parses a text; given the document it was edited from, lexes only the lines that differ. */
+	static parse(text: string, before?: UciDocument): UciDocument {
+		return new UciDocument(text, lexUci(text, before));
 	}
 
 	/** A `config` line: a new section, or libuci's reopening of a named one (same type only). */
@@ -160,7 +163,7 @@ export class UciDocument {
 		const doc = this.isolated(id);
 		const s = doc.state(id);
 		const statements = doc.statementsNamed(s, name);
-		const edit = new Splice(doc.text, doc.chunks);
+		const edit = new Splice(doc);
 		if (value === null || value === "") {
 			for (const st of statements) edit.remove(doc.chunkIndex(st));
 			return edit.build();
@@ -187,7 +190,7 @@ export class UciDocument {
 		const doc = this.isolated(id);
 		const s = doc.state(id);
 		const statements = doc.statementsNamed(s, name);
-		const edit = new Splice(doc.text, doc.chunks);
+		const edit = new Splice(doc);
 		if (values.length === 0) {
 			for (const st of statements) edit.remove(doc.chunkIndex(st));
 			return edit.build();
@@ -259,7 +262,7 @@ export class UciDocument {
 		}
 		const last = this.chunks.at(-1);
 		const separate = last !== undefined && (last.statements.length > 0 || this.chunkText(last).trim() !== "");
-		const edit = new Splice(this.text, this.chunks);
+		const edit = new Splice(this);
 		edit.insertAfter(this.chunks.length - 1, [...(separate ? [""] : []), ...lines].join(this.eol));
 		const document = edit.build();
 		return { document, id: document.sections.at(-1)?.id ?? "" };
@@ -272,7 +275,7 @@ export class UciDocument {
 	deleteSection(id: string): UciDocument {
 		const doc = this.isolated(id);
 		const s = doc.state(id);
-		const edit = new Splice(doc.text, doc.chunks);
+		const edit = new Splice(doc);
 		for (const block of s.blocks) {
 			const [from, to] = doc.blockRange(block);
 			for (let i = from; i < to; i++) edit.remove(i);
@@ -287,7 +290,7 @@ export class UciDocument {
 		if (this.byId.has(name)) throw new Error(`section '${name}' exists already`);
 		const doc = this.isolated(id);
 		const s = doc.state(id);
-		const edit = new Splice(doc.text, doc.chunks);
+		const edit = new Splice(doc);
 		for (const { header } of s.blocks) {
 			const i = doc.chunkIndex(header);
 			const chunk = doc.chunks[i] as Chunk;
@@ -307,8 +310,16 @@ export class UciDocument {
 		return s;
 	}
 
+	/** Index of the chunk a statement of this document was read from. */
 	private chunkIndex(st: Statement): number {
-		return this.chunkOf.get(st) ?? -1;
+		let lo = 0;
+		let hi = this.chunks.length - 1;
+		while (lo < hi) {
+			const mid = (lo + hi + 1) >> 1;
+			if ((this.chunks[mid] as Chunk).start <= st.start) lo = mid;
+			else hi = mid - 1;
+		}
+		return lo;
 	}
 
 	private chunkText(chunk: Chunk): string {
@@ -374,7 +385,7 @@ export class UciDocument {
 		const mine = s.blocks.flatMap((b) => [b.header, ...b.options]).map((st) => this.chunkIndex(st));
 		const shared = [...new Set(mine)].filter((i) => (this.chunks[i]?.statements.length ?? 0) > 1);
 		if (shared.length === 0) return this;
-		const edit = new Splice(this.text, this.chunks);
+		const edit = new Splice(this);
 		for (const i of shared) {
 			const chunk = this.chunks[i] as Chunk;
 			const indent = /^[ \t]*/.exec(this.chunkText(chunk))?.[0] || "\t";
@@ -430,23 +441,35 @@ function canonical(st: Statement, indent: string): string {
  * ignored; a later `option` replaces an earlier option or list (keeping its place); `list`
  * appends, turning an earlier single `option` into the list's first item.
  */
-function readEntries(blocks: Block[], lines: LineIndex): Map<string, UciEntry> {
+function readEntries(
+	blocks: Block[],
+	text: string,
+	lineOf: (offset: number) => number,
+): Map<string, UciEntry> {
 	const entries = new Map<string, UciEntry>();
-	for (const st of blocks.flatMap((b) => b.options)) {
-		const name = arg(st, 0).value;
-		const value = arg(st, 1);
-		const item: UciItem = {
-			value: value.value,
-			line: st.line,
-			endLine: lines.lineOf(Math.max(value.start, value.end - 1)),
-		};
-		const existing = entries.get(name);
-		if (st.keyword === "option") {
-			if (value.value !== "") entries.set(name, { kind: "option", name, items: [item] });
-		} else if (!existing) entries.set(name, { kind: "list", name, items: [item] });
-		else entries.set(name, { kind: "list", name, items: [...existing.items, item] });
-	}
+	for (const block of blocks)
+		for (const st of block.options) {
+			const name = arg(st, 0).value;
+			const value = arg(st, 1);
+			const last = Math.max(value.start, value.end - 1);
+			const item: UciItem = {
+				value: value.value,
+				line: st.line,
+				// Most values end on their statement's line: then no need to look the line up.
+				endLine: last >= st.start && !hasLineBreak(text, st.start, last) ? st.line : lineOf(last),
+			};
+			const existing = entries.get(name);
+			if (st.keyword === "option") {
+				if (value.value !== "") entries.set(name, { kind: "option", name, items: [item] });
+			} else if (!existing) entries.set(name, { kind: "list", name, items: [item] });
+			else entries.set(name, { kind: "list", name, items: [...existing.items, item] });
+		}
 	return entries;
+}
+
+function hasLineBreak(text: string, from: number, to: number): boolean {
+	for (let i = from; i < to; i++) if (text.charCodeAt(i) === 10) return true;
+	return false;
 }
 
 type DiffOp = { kind: "keep" | "delete"; index: number } | { kind: "insert"; value: string };
@@ -475,24 +498,24 @@ function diff(a: readonly string[], b: readonly string[]): DiffOp[] {
 
 /** Line-level changes to a document's chunks, applied at once by build(). */
 class Splice {
-	private readonly pieces: string[];
+	/** New text of the chunks changed so far ("" when removed); the others stay as they are. */
+	private readonly pieces = new Map<number, string>();
 	private readonly inserted = new Map<number, string[]>();
-	constructor(
-		private readonly text: string,
-		chunks: readonly Chunk[],
-	) {
-		this.pieces = chunks.map((c) => text.slice(c.start, c.end));
+	constructor(private readonly base: UciDocument) {}
+
+	private piece(i: number): string {
+		const chunk = this.base.chunks[i];
+		return this.pieces.get(i) ?? (chunk ? this.base.text.slice(chunk.start, chunk.end) : "");
 	}
 
 	/** Replaces a chunk by `text` (lines without their final newline unless `raw`). */
 	replace(i: number, text: string, raw = false): void {
-		const old = this.pieces[i] ?? "";
-		const eol = /\r?\n$/.exec(old)?.[0] ?? "";
-		this.pieces[i] = raw ? text : text + eol;
+		const eol = /\r?\n$/.exec(this.piece(i))?.[0] ?? "";
+		this.pieces.set(i, raw ? text : text + eol);
 	}
 
 	remove(i: number): void {
-		this.pieces[i] = "";
+		this.pieces.set(i, "");
 	}
 
 	/** Adds lines after chunk i (-1: at the top), after any added there before. */
@@ -503,19 +526,28 @@ class Splice {
 	}
 
 	build(): UciDocument {
-		const eol = /\r?\n/.exec(this.text)?.[0] ?? "\n";
+		const { text, chunks } = this.base;
+		const eol = /\r?\n/.exec(text)?.[0] ?? "\n";
 		let out = "";
 		const add = (lines: string[] | undefined) => {
-			for (const text of lines ?? []) {
+			for (const line of lines ?? []) {
 				if (out !== "" && !out.endsWith("\n")) out += eol;
-				out += text + eol;
+				out += line + eol;
 			}
 		};
 		add(this.inserted.get(-1));
-		this.pieces.forEach((piece, i) => {
-			out += piece;
+		// Chunks are contiguous: the unchanged ones between two changes go as one slice of the text.
+		const changed = [...new Set([...this.pieces.keys(), ...this.inserted.keys()])]
+			.filter((i) => i >= 0 && i < chunks.length)
+			.sort((a, b) => a - b);
+		let next = 0;
+		for (const i of changed) {
+			if (i > next) out += text.slice((chunks[next] as Chunk).start, (chunks[i] as Chunk).start);
+			out += this.piece(i);
 			add(this.inserted.get(i));
-		});
-		return UciDocument.parse(out);
+			next = i + 1;
+		}
+		if (next < chunks.length) out += text.slice((chunks[next] as Chunk).start);
+		return UciDocument.parse(out, this.base);
 	}
 }
