@@ -3,6 +3,16 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeProblem, formatProblem, loadConfig } from "./load";
 
+/** What a file without a globals section (or with only `enabled`) decodes to. */
+const DEFAULT_GLOBALS = {
+	enabled: true,
+	wan_zone: ["wan"],
+	lan_zone: ["lan"],
+	wan_device: [],
+	lan_device: [],
+	trigger_timeout: 600,
+};
+
 const FILE = "/etc/config/portrig";
 const fixture = readFileSync(join(import.meta.dir, "fixtures/portrig.uci"), "utf8");
 
@@ -15,14 +25,7 @@ describe("a valid file", () => {
 	const { config, problems: found } = loadConfig(fixture, FILE);
 
 	test("decodes every section into typed values, ids being section names or libuci's", () => {
-		expect(config?.globals).toEqual({
-			enabled: true,
-			wan_zone: ["wan"],
-			lan_zone: ["lan"],
-			wan_device: [],
-			lan_device: [],
-			trigger_timeout: 600,
-		});
+		expect(config?.globals).toEqual(DEFAULT_GLOBALS);
 		expect(config?.forwards.map((f) => f.id)).toEqual(["minecraft", "cfg03465a", "cfg04465a"]);
 		expect(config?.forwards[1]).toEqual({
 			id: "cfg03465a",
@@ -63,14 +66,7 @@ describe("a valid file", () => {
 	test("globals and dmz take their defaults when the file has none", () => {
 		const { config } = loadConfig("", FILE);
 		expect(config).toEqual({
-			globals: {
-				enabled: true,
-				wan_zone: ["wan"],
-				lan_zone: ["lan"],
-				wan_device: [],
-				lan_device: [],
-				trigger_timeout: 600,
-			},
+			globals: DEFAULT_GLOBALS,
 			forwards: [],
 			triggers: [],
 			dmz: { enabled: false, exclude_port: [] },

@@ -8,37 +8,24 @@ import type { Message } from "./message";
 
 export const EVENT_OBJECT_ID = 1;
 
+/** An INVOKE of ubusd's built-in event object: how both sending and listening are asked for. */
+function eventObjectInvoke(seq: number, method: "send" | "register", data: Field[]): Message {
+	return { type: "INVOKE", seq, peer: EVENT_OBJECT_ID, attrs: { objid: EVENT_OBJECT_ID, method, data } };
+}
+
 export function sendEventMessage(seq: number, event: string, data: Field[]): Message {
-	return {
-		type: "INVOKE",
-		seq,
-		peer: EVENT_OBJECT_ID,
-		attrs: {
-			objid: EVENT_OBJECT_ID,
-			method: "send",
-			data: [
-				{ name: "id", type: "string", value: event },
-				{ name: "data", type: "table", value: data },
-			],
-		},
-	};
+	return eventObjectInvoke(seq, "send", [
+		{ name: "id", type: "string", value: event },
+		{ name: "data", type: "table", value: data },
+	]);
 }
 
 export function registerListenerMessage(seq: number, listenerId: number, pattern: string): Message {
-	return {
-		type: "INVOKE",
-		seq,
-		peer: EVENT_OBJECT_ID,
-		attrs: {
-			objid: EVENT_OBJECT_ID,
-			method: "register",
-			data: [
-				// libubus puts the object id in as int32 (blobmsg_add_u32), so ids ≥ 2^31 go negative.
-				{ name: "object", type: "int32", value: listenerId | 0 },
-				{ name: "pattern", type: "string", value: pattern },
-			],
-		},
-	};
+	return eventObjectInvoke(seq, "register", [
+		// libubus puts the object id in as int32 (blobmsg_add_u32), so ids ≥ 2^31 go negative.
+		{ name: "object", type: "int32", value: listenerId | 0 },
+		{ name: "pattern", type: "string", value: pattern },
+	]);
 }
 
 export function subscribeMessage(seq: number, subscriberId: number, targetId: number): Message {
