@@ -1,5 +1,9 @@
 // portrig.common, the logic the views share, loaded as LuCI loads it.
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../../controller/src/config/load";
+import { UciDocument } from "../../controller/src/config/uci";
 import { loadCommon } from "./app";
 import { installFormat, requiresOf } from "./luci-loader";
 
@@ -280,5 +284,127 @@ describe("the loader stand-in", () => {
 			{ module: "portrig.common", as: "common" },
 			{ module: "tools.widgets", as: "tools_widgets" },
 		]);
+	});
+});
+
+describe("the file's entries while the daemon is not running", () => {
+	test("rpcd's uci reply becomes the list reply's shape: sections in file order, each entry with its section name as id, options as the file holds them", () => {
+		// rpcd's `uci get {config: "portrig"}`: sections by name, in no particular order
+		const values = {
+			dmz: { ".anonymous": false, ".type": "dmz", ".name": "dmz", ".index": 3, enabled: "0" },
+			cfg02465a: {
+				".anonymous": true,
+				".type": "forward",
+				".name": "cfg02465a",
+				".index": 1,
+				src_dport: "80",
+				dest_ip: "192.168.1.10",
+			},
+			globals: {
+				".anonymous": false,
+				".type": "globals",
+				".name": "globals",
+				".index": 0,
+				wan_device: ["eth1"],
+			},
+			web: {
+				".anonymous": false,
+				".type": "forward",
+				".name": "web",
+				".index": 4,
+				src_dport: "8080",
+				dest_ip: "192.168.1.11",
+			},
+			irc: {
+				".anonymous": false,
+				".type": "trigger",
+				".name": "irc",
+				".index": 2,
+				name: "IRC",
+				open_port: "113",
+			},
+		};
+		expect(common.configFromUci(values)).toEqual({
+			globals: { wan_device: ["eth1"] },
+			forwards: [
+				{ id: "cfg02465a", src_dport: "80", dest_ip: "192.168.1.10" },
+				{ id: "web", src_dport: "8080", dest_ip: "192.168.1.11" },
+			],
+			triggers: [{ id: "irc", name: "IRC", open_port: "113" }],
+			dmz: { enabled: "0" },
+		});
+	});
+
+	test("the ids are the daemon's: rpcd names anonymous sections as libuci does, and so does the daemon", () => {
+		const text = readFileSync(
+			join(import.meta.dir, "../../controller/src/config/fixtures/portrig.uci"),
+			"utf8",
+		);
+		const document = UciDocument.parse(text);
+		// what rpcd's uci get makes of the file: libuci's section names and positions
+		const values = Object.fromEntries(
+			document.sections.map((s, i) => [
+				s.id,
+				{
+					".anonymous": s.name === undefined,
+					".type": s.type,
+					".name": s.id,
+					".index": i,
+					...Object.fromEntries(
+						[...s.entries.values()].map((e) => [
+							e.name,
+							e.kind === "list" ? e.items.map((i) => i.value) : e.items[0]?.value,
+						]),
+					),
+				},
+			]),
+		);
+		const daemon = loadConfig(text, "portrig.uci").config;
+		const shown = common.configFromUci(values);
+		expect(shown.forwards.map((f) => f.id)).toEqual(daemon?.forwards.map((f) => f.id) ?? []);
+		expect(shown.triggers.map((t) => t.id)).toEqual(daemon?.triggers.map((t) => t.id) ?? []);
+	});
+});
+
+describe("settings", () => {
+	test("get_settings' JSON types become the form's UCI values, and the form's values set_settings' types", () => {
+		const reply = {
+			enabled: false,
+			wan_zone: ["wan", "wan6"],
+			lan_zone: ["lan"],
+			lan_device: ["br-lan"],
+			trigger_timeout: 300,
+			reflection: true,
+		};
+		const form = common.settingsForm(reply);
+		expect(form).toEqual({
+			enabled: "0",
+			wan_zone: ["wan", "wan6"],
+			lan_zone: ["lan"],
+			lan_device: ["br-lan"],
+			trigger_timeout: "300",
+			reflection: "1",
+		});
+		expect(common.settingsArgs(form)).toEqual({ ...reply, wan_device: null });
+	});
+
+	test("an emptied timeout is left out (the daemon keeps its value), an emptied device list removes the option", () => {
+		expect(
+			common.settingsArgs({
+				enabled: "1",
+				wan_zone: "wan",
+				lan_zone: ["lan"],
+				wan_device: [""],
+				trigger_timeout: " ",
+				reflection: "0",
+			}),
+		).toEqual({
+			enabled: true,
+			wan_zone: ["wan"],
+			lan_zone: ["lan"],
+			wan_device: null,
+			lan_device: null,
+			reflection: false,
+		});
 	});
 });
