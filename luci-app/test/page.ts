@@ -63,15 +63,27 @@ export type FormOption = { widget: unknown; name: string; title: string; [key: s
 
 /** form.JSONMap and its NamedSection, recording the options a page adds. */
 export class JSONMap {
+	/** The map made last, e.g. by an edit dialog. */
+	static last: JSONMap | undefined;
 	readonly?: boolean;
 	options: FormOption[] = [];
-	constructor(public data: Record<string, Record<string, unknown>>) {}
+	constructor(public data: Record<string, Record<string, unknown>>) {
+		JSONMap.last = this;
+	}
 	section(_type: unknown, sid: string) {
 		const map = this;
 		return {
 			section: sid,
 			option(widget: unknown, name: string, title: string) {
-				const option: FormOption = { widget, name, title, enabled: "1", value() {} };
+				const choices: [string, unknown][] = [];
+				const option: FormOption = {
+					widget,
+					name,
+					title,
+					enabled: "1",
+					choices,
+					value: (key: string, label: unknown) => choices.push([key, label]),
+				};
 				map.options.push(option);
 				return option;
 			},

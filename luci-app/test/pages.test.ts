@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { daemonAnswer } from "./daemon";
 import { installFormat } from "./luci-loader";
-import { type Answers, buttons, type Element, type JSONMap, loadPage } from "./page";
+import { type Answers, buttons, type Element, JSONMap, loadPage } from "./page";
 
 afterAll(installFormat());
 
@@ -69,11 +69,18 @@ const STORED = {
 	},
 };
 
+/** LuCI's host hints (luci-rpc getHostHints): MAC → name and addresses. */
+const HINTS = {
+	"02:00:00:00:00:0a": { name: "nas", ipaddrs: ["192.168.1.10"], ip6addrs: ["2001:db8:1::10", "fe80::a"] },
+	"02:00:00:00:00:0b": { name: "console", ipaddrs: ["192.168.1.11"] },
+};
+
 /** Answers of a running daemon. */
 async function running(writable: boolean): Promise<Answers> {
 	const list = await listReply();
 	return {
 		writable,
+		declared: { "luci-rpc.getHostHints": () => Promise.resolve(HINTS) },
 		portrig: (method) => {
 			if (method === "list") return [0, list];
 			if (method === "get_settings")
@@ -272,5 +279,42 @@ describe("the Status page", () => {
 		expect(buttons(root).map((b) => b.label)).toEqual(["Start portrig"]);
 		const readOnly = await loadPage("status", down(false)).render();
 		expect(buttons(readOnly)).toEqual([]);
+	});
+});
+
+describe("the LAN host pickers offer LuCI's known hosts, and free entry stays possible", () => {
+	/** The choices of option `name` in the form a page opened last. */
+	const choicesOf = (name: string) =>
+		(JSONMap.last?.options.find((o) => o.name === name)?.choices as [string, Element][]).map(
+			([key, label]) => [key, label.text()],
+		);
+
+	test("a forward's LAN host: the hosts' IPv4 and global IPv6 addresses, in a Value (a combobox that takes any text)", async () => {
+		const { page, render } = loadPage("forwards", await running(true));
+		await render();
+		await page.handleEdit?.(null);
+		expect(JSONMap.last?.options.find((o) => o.name === "dest_ip")?.widget).toBe("Value");
+		expect(choicesOf("dest_ip")).toEqual([
+			["192.168.1.10", "192.168.1.10 (nas)"],
+			["192.168.1.11", "192.168.1.11 (console)"],
+			["2001:db8:1::10", "2001:db8:1::10 (nas)"],
+		]);
+	});
+
+	test("a trigger's LAN hosts: the same hosts, in a DynamicList", async () => {
+		const { page, render } = loadPage("triggers", await running(true));
+		await render();
+		await page.handleEdit?.(null);
+		expect(JSONMap.last?.options.find((o) => o.name === "src_ip")?.widget).toBe("DynamicList");
+		expect(choicesOf("src_ip").map(([key]) => key)).toEqual([
+			"192.168.1.10",
+			"192.168.1.11",
+			"2001:db8:1::10",
+		]);
+	});
+
+	test("the DMZ host: IPv4 addresses only (the DMZ is NAT)", async () => {
+		await loadPage("dmz", await running(true)).render();
+		expect(choicesOf("dest_ip").map(([key]) => key)).toEqual(["192.168.1.10", "192.168.1.11"]);
 	});
 });

@@ -49,7 +49,11 @@ function helpText(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-	const [name = "help", ...args] = argv;
+	const [name, ...args] = argv;
+	if (name === undefined) {
+		console.error(helpText());
+		return 2;
+	}
 	const command =
 		COMMANDS[name === "--help" || name === "-h" ? "help" : name === "--version" ? "version" : name];
 	if (!command) {
