@@ -285,7 +285,7 @@ describe("the Status page", () => {
 describe("the LAN host pickers offer LuCI's known hosts, and free entry stays possible", () => {
 	/** The choices of option `name` in the form a page opened last. */
 	const choicesOf = (name: string) =>
-		(JSONMap.last?.options.find((o) => o.name === name)?.choices as [string, Element][]).map(
+		((JSONMap.last?.options.find((o) => o.name === name)?.choices ?? []) as [string, Element][]).map(
 			([key, label]) => [key, label.text()],
 		);
 
