@@ -273,6 +273,35 @@ describe("the Settings page", () => {
 });
 
 describe("the Status page", () => {
+	/** A running daemon with one live opening. */
+	async function withOpening(writable: boolean): Promise<Answers> {
+		const answers = await running(writable);
+		const base = answers.portrig;
+		const opening = {
+			trigger: "irc",
+			name: "IRC DCC",
+			host: "192.168.1.10",
+			proto: "tcp",
+			ports: ["59000-59010"],
+			expires: 412,
+			since: 0,
+		};
+		answers.portrig = (method, args) =>
+			method === "openings" ? [0, { openings: [opening] }] : base(method, args);
+		return answers;
+	}
+
+	test("a live opening has a Close button for a login that may write, none (and no column for it) for a read-only login", async () => {
+		const writable = await loadPage("status", await withOpening(true)).render();
+		expect(buttons(writable).map((b) => b.label)).toEqual(["Close"]);
+		const readOnly = await loadPage("status", await withOpening(false)).render();
+		expect(buttons(readOnly)).toEqual([]);
+		const openings = readOnly.all().filter((e) => e.tag === "table")[1];
+		const captions = openings?.children[0] as Element;
+		expect(captions.children).toHaveLength(5);
+		expect(openings?.rows[0]).toHaveLength(5);
+	});
+
 	test("while the daemon is not running: says so, with the Start button for a login that may", async () => {
 		const root = await loadPage("status", down(true)).render();
 		expect(root.text()).toContain("The portrig daemon is not running.");

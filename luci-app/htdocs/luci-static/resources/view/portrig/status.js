@@ -32,14 +32,12 @@ return view.extend({
 		this.hints = data[1];
 		this.writable = widgets.writable();
 		this.state = E('table', { class: 'table' });
-		this.openings = widgets.table([
-			_('Trigger'),
-			_('LAN host'),
-			_('Remote'),
-			_('Ports'),
-			_('Seconds left'),
-			'',
-		]);
+		// the Close column only for a login that may close openings
+		this.openings = widgets.table(
+			[_('Trigger'), _('LAN host'), _('Remote'), _('Ports'), _('Seconds left')].concat(
+				this.writable ? [''] : [],
+			),
+		);
 		this.counters = widgets.table([_('Entry'), _('Kind'), _('Connections'), _('Open now')]);
 		this.notice = E('div', {});
 		this.show(data[0]);
@@ -70,16 +68,19 @@ return view.extend({
 		);
 		widgets.update(
 			this.openings,
-			openings.map((o) => [
-				o.name,
-				common.hostLabel(this.hints, o.host),
-				o.remote ?? E('em', {}, _('any')),
-				`${common.formatProtocols(o.proto)} ${common.formatList(o.ports)}`,
-				String(Math.max(0, Math.round(Number(o.expires) || 0))),
-				this.writable
-					? widgets.rowButton(_('Close'), 'remove', ui.createHandlerFn(this, 'handleClose', o))
-					: '',
-			]),
+			openings.map((o) =>
+				[
+					o.name,
+					common.hostLabel(this.hints, o.host),
+					o.remote ?? E('em', {}, _('any')),
+					`${common.formatProtocols(o.proto)} ${common.formatList(o.ports)}`,
+					String(Math.max(0, Math.round(Number(o.expires) || 0))),
+				].concat(
+					this.writable
+						? [widgets.rowButton(_('Close'), 'remove', ui.createHandlerFn(this, 'handleClose', o))]
+						: [],
+				),
+			),
 			E('em', {}, _('No trigger has opened ports.')),
 		);
 		widgets.update(this.counters, this.counterRows(status, list, openings), E('em', {}, _('No entries.')));
