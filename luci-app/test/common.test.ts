@@ -3,7 +3,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../controller/src/config/load";
-import { UciDocument } from "../../controller/src/config/uci";
 import { loadCommon } from "./app";
 import { installFormat, requiresOf } from "./luci-loader";
 
@@ -288,79 +287,35 @@ describe("the loader stand-in", () => {
 });
 
 describe("the file's entries while the daemon is not running", () => {
+	const text = readFileSync(join(import.meta.dir, "fixtures/portrig.uci"), "utf8");
+	// rpcd's answer to `uci get {config: "portrig"}` for that file, captured from the real rpcd
+	const stored = JSON.parse(
+		readFileSync(join(import.meta.dir, "fixtures/rpcd-uci-get-portrig.json"), "utf8"),
+	);
+
 	test("rpcd's uci reply becomes the list reply's shape: sections in file order, each entry with its section name as id, options as the file holds them", () => {
-		// rpcd's `uci get {config: "portrig"}`: sections by name, in no particular order
-		const values = {
-			dmz: { ".anonymous": false, ".type": "dmz", ".name": "dmz", ".index": 3, enabled: "0" },
-			cfg02465a: {
-				".anonymous": true,
-				".type": "forward",
-				".name": "cfg02465a",
-				".index": 1,
-				src_dport: "80",
-				dest_ip: "192.168.1.10",
-			},
-			globals: {
-				".anonymous": false,
-				".type": "globals",
-				".name": "globals",
-				".index": 0,
-				wan_device: ["eth1"],
-			},
-			web: {
-				".anonymous": false,
-				".type": "forward",
-				".name": "web",
-				".index": 4,
-				src_dport: "8080",
-				dest_ip: "192.168.1.11",
-			},
-			irc: {
-				".anonymous": false,
-				".type": "trigger",
-				".name": "irc",
-				".index": 2,
-				name: "IRC",
-				open_port: "113",
-			},
-		};
-		expect(common.configFromUci(values)).toEqual({
-			globals: { wan_device: ["eth1"] },
+		expect(common.configFromUci(stored.values)).toEqual({
+			globals: { enabled: "1", trigger_timeout: "300" },
 			forwards: [
-				{ id: "cfg02465a", src_dport: "80", dest_ip: "192.168.1.10" },
-				{ id: "web", src_dport: "8080", dest_ip: "192.168.1.11" },
+				{ id: "cfg02465a", name: "Stored web", proto: "tcp", src_dport: "8080", dest_ip: "192.168.1.10" },
+				{
+					id: "camera",
+					name: "Camera",
+					src_dport: "554",
+					dest_ip: "2001:db8:1::30",
+					src_ip: ["2001:db8:ffff::/64"],
+				},
 			],
-			triggers: [{ id: "irc", name: "IRC", open_port: "113" }],
-			dmz: { enabled: "0" },
+			triggers: [
+				{ id: "irc", name: "IRC DCC", trigger_port: "6660-6669", open_port: ["113", "59000-59010"] },
+			],
+			dmz: { enabled: "1", dest_ip: "192.168.1.50", exclude_port: ["tcp 22"] },
 		});
 	});
 
-	test("the ids are the daemon's: rpcd names anonymous sections as libuci does, and so does the daemon", () => {
-		const text = readFileSync(
-			join(import.meta.dir, "../../controller/src/config/fixtures/portrig.uci"),
-			"utf8",
-		);
-		const document = UciDocument.parse(text);
-		// what rpcd's uci get makes of the file: libuci's section names and positions
-		const values = Object.fromEntries(
-			document.sections.map((s, i) => [
-				s.id,
-				{
-					".anonymous": s.name === undefined,
-					".type": s.type,
-					".name": s.id,
-					".index": i,
-					...Object.fromEntries(
-						[...s.entries.values()].map((e) => [
-							e.name,
-							e.kind === "list" ? e.items.map((i) => i.value) : e.items[0]?.value,
-						]),
-					),
-				},
-			]),
-		);
-		const daemon = loadConfig(text, "portrig.uci").config;
-		const shown = common.configFromUci(values);
+	test("the ids are the daemon's: rpcd names an anonymous section as the daemon does", () => {
+		const daemon = loadConfig(text, "portrig").config;
+		const shown = common.configFromUci(stored.values);
 		expect(shown.forwards.map((f) => f.id)).toEqual(daemon?.forwards.map((f) => f.id) ?? []);
 		expect(shown.triggers.map((t) => t.id)).toEqual(daemon?.triggers.map((t) => t.id) ?? []);
 	});
