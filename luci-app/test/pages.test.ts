@@ -147,9 +147,9 @@ describe("the Forwards page", () => {
 });
 
 describe("the Triggers page", () => {
-	test("while the daemon is not running: the file's triggers, the Start button, Add disabled", async () => {
+	test("while the daemon is not running: the file's triggers (their live openings unknown), the Start button, Add disabled", async () => {
 		const root = await loadPage("triggers", down(true)).render();
-		expect(rowsOf(root).map((r) => r[0])).toEqual(["IRC DCC"]);
+		expect(rowsOf(root).map((r) => [r[0], r.at(-2)])).toEqual([["IRC DCC", "—"]]);
 		expect(buttons(root).map((b) => [b.label, b.disabled])).toEqual([
 			["Start portrig", false],
 			["Edit", true],

@@ -59,7 +59,10 @@ return widgets.EntriesView.extend({
 	row(trigger, openings) {
 		const hosts = common.formatList(trigger.src_ip);
 		const opens = `${common.formatProtocols(trigger.open_proto)} ${common.formatList(trigger.open_port)}`;
-		const openNow = (openings?.openings ?? []).filter((o) => o.trigger === trigger.id).length;
+		// unknown (—) when the openings could not be read, e.g. while the daemon is not running
+		const openNow = openings
+			? String((openings.openings ?? []).filter((o) => o.trigger === trigger.id).length)
+			: '—';
 		return [
 			trigger.name,
 			this.enabledToggle(trigger),
@@ -68,7 +71,7 @@ return widgets.EntriesView.extend({
 			opens,
 			common.formatSeconds(trigger.timeout ?? this.defaultTimeout()),
 			trigger.remote_only === '1' ? _('only the contacted server') : _('anyone'),
-			String(openNow),
+			openNow,
 		];
 	},
 
