@@ -310,6 +310,19 @@ describe("what portrig.api posts for the pages passes the API's argument schemas
 		],
 		["set_dmz", common.sectionArgs(common.DMZ_FIELDS, { enabled: "0", dest_ip: "", exclude_port: [] }, true)],
 		["close_opening", { trigger: "irc", host: "192.168.1.10" }],
+		["get_settings", {}],
+		[
+			"set_settings",
+			common.settingsArgs({
+				enabled: "1",
+				wan_zone: ["wan"],
+				lan_zone: ["lan"],
+				wan_device: [],
+				lan_device: ["br-lan"],
+				trigger_timeout: "300",
+				reflection: "0",
+			}),
+		],
 	];
 
 	test.each(calls)("%s %o", async (method, args) => {
