@@ -22,6 +22,9 @@
  * The page of one kind of config entry, Forwards or Triggers: a table with a row per entry (each
  * with an Enabled checkbox and Edit and Delete buttons), an Add button, and the edit dialog,
  * saved through the kind's add, update and delete calls. `widgets` is this module's instance.
+ * Add, Edit and Delete are there only for a login that may write; while the daemon is not
+ * running the rows are those of /etc/config/portrig (api.entries()) and every control that needs
+ * the daemon is disabled.
  *
  * A page extends it with:
  *   kind      { type, list, fields, fresh, add, update, remove }: the UCI section type, the key of
