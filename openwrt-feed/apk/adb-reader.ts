@@ -1,7 +1,7 @@
 // Reads ADB files independently of the writer, as apk-tools' adb.c reads them: the optional
 // "ADBd" deflate wrapper, the "ADB." header and schema, blocks with their 8-byte padding, and
 // values by type. The tests read every package and index back with it.
-import { inflateRawSync } from "node:zlib";
+import { constants, inflateRawSync } from "node:zlib";
 import { ADB_DEFLATE_MAGIC, ADB_MAGIC, BLOCK, NULL_VALUE, TYPE, type Value, valueOffset, valueType } from "./adb";
 
 export type AdbBlock = { type: number; payload: Uint8Array<ArrayBuffer> };
@@ -9,10 +9,33 @@ export type AdbFile = { schema: number; compressed: boolean; blocks: AdbBlock[] 
 
 const decoder = new TextDecoder();
 
+/**
+ * The first `length` bytes of the plain file, inflating no more of it than that (a truncated
+ * deflate stream, flushed, yields what it has).
+ */
+function plainPrefix(bytes: Uint8Array, length: number): Uint8Array {
+	if (decoder.decode(bytes.subarray(0, 4)) !== ADB_DEFLATE_MAGIC) return bytes.subarray(0, length);
+	for (let take = 65536; ; take *= 4) {
+		const out = inflateRawSync(bytes.subarray(4, 4 + take), { finishFlush: constants.Z_SYNC_FLUSH });
+		if (out.length >= length || take >= bytes.length) return new Uint8Array(out.buffer, out.byteOffset, Math.min(length, out.length));
+	}
+}
+
+/** Only the header and the ADB block: what an index needs, without inflating the data. */
+export function openAdbHead(bytes: Uint8Array): AdbFile {
+	const head = plainPrefix(bytes, 12);
+	const size = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(8, true) & 0x3fffffff;
+	const plain = plainPrefix(bytes, 8 + Math.ceil(size / 8) * 8);
+	return parse(plain, decoder.decode(bytes.subarray(0, 4)) === ADB_DEFLATE_MAGIC);
+}
+
 export function openAdb(bytes: Uint8Array): AdbFile {
-	const magic = decoder.decode(bytes.subarray(0, 4));
-	const compressed = magic === ADB_DEFLATE_MAGIC;
-	const plain = compressed ? new Uint8Array(inflateRawSync(bytes.subarray(4))) : new Uint8Array(bytes);
+	const compressed = decoder.decode(bytes.subarray(0, 4)) === ADB_DEFLATE_MAGIC;
+	return parse(compressed ? new Uint8Array(inflateRawSync(bytes.subarray(4))) : new Uint8Array(bytes), compressed);
+}
+
+function parse(plain: Uint8Array, compressed: boolean): AdbFile {
+	const magic = decoder.decode(plain.subarray(0, 4));
 	if (decoder.decode(plain.subarray(0, 4)) !== ADB_MAGIC) throw new Error(`adb: bad magic '${magic}'`);
 	const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
 	const schema = view.getUint32(4, true);

@@ -6,12 +6,10 @@ import { deflateRawSync } from "node:zlib";
 import { ADB_DEFLATE_MAGIC, AdbWriter, BLOCK, block, fileHeader, SCHEMA } from "./adb";
 import { type ApkInfo, apkInfoSchema, infoFields } from "./package";
 import { INDEX, PKGINFO } from "./schema";
+import { sha256 } from "./hash";
 
 export type IndexEntry = { info: ApkInfo; installedSize: number; fileSize: number; adb: Uint8Array };
 
-function sha256(data: Uint8Array): Uint8Array {
-	return new Uint8Array(new Bun.CryptoHasher("sha256").update(data).digest().buffer);
-}
 
 /** apk's version order for the versions written here: dotted numbers, then the -r release. */
 function compareVersions(a: string, b: string): number {

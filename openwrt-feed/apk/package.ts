@@ -6,6 +6,7 @@ import { constants, deflateRawSync } from "node:zlib";
 import { z } from "zod";
 import { ADB_DEFLATE_MAGIC, AdbWriter, BLOCK, block, fileHeader, SCHEMA, type Value } from "./adb";
 import { ACL, DEPENDENCY, DIR, FILE, PACKAGE, PKGINFO, SCRIPTS, type ScriptType, UNIQUE_ID_LENGTH } from "./schema";
+import { sha256 } from "./hash";
 
 // apk-package(5): names of [a-zA-Z0-9.+_-] starting alphanumeric; versions
 // number{.number}...{letter}{_suffix{number}}...{~hash}{-r#}.
@@ -40,9 +41,6 @@ function compareBytes(a: string, b: string): number {
 	return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-function sha256(data: Uint8Array): Uint8Array<ArrayBuffer> {
-	return new Uint8Array(new Bun.CryptoHasher("sha256").update(data).digest().buffer);
-}
 
 const fileHashes = new WeakMap<Uint8Array, Uint8Array<ArrayBuffer>>();
 /** The same bytes (one binary under several labels) are hashed once. */

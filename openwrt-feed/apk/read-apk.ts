@@ -3,8 +3,9 @@
 // SHA-256, and the package's unique id (the first 20 bytes of the SHA-256 of its ADB block with
 // the id zeroed).
 import { BLOCK, SCHEMA, type Value } from "./adb";
-import { AdbReader, openAdb } from "./adb-reader";
+import { AdbReader, openAdb, openAdbHead } from "./adb-reader";
 import { ACL, DEPENDENCY, DIR, FILE, INDEX, PACKAGE, PKGINFO, SCRIPTS, type ScriptType, UNIQUE_ID_LENGTH } from "./schema";
+import { sha256 } from "./hash";
 
 export type ReadInfo = {
 	name: string;
@@ -46,9 +47,6 @@ export type ReadIndex = { description: string; packages: ReadInfo[] };
 
 const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString("hex");
 
-function sha256(data: Uint8Array): Uint8Array {
-	return new Uint8Array(new Bun.CryptoHasher("sha256").update(data).digest().buffer);
-}
 
 function readInfo(r: AdbReader, v: Value): ReadInfo {
 	const o = r.slots(v);
@@ -154,4 +152,13 @@ export function readIndex(bytes: Uint8Array): ReadIndex {
 		description: r.text(r.field(root, INDEX.description)) ?? "",
 		packages: r.items(r.field(root, INDEX.packages)).map((p) => readInfo(r, p)),
 	};
+}
+
+/** A package's info and ADB block, without inflating its data. */
+export function readApkHead(bytes: Uint8Array): { info: ReadInfo; adb: Uint8Array<ArrayBuffer> } {
+	const file = openAdbHead(bytes);
+	const block = file.blocks[0];
+	if (file.schema !== SCHEMA.package || !block) throw new Error("apk: not a package");
+	const r = new AdbReader(block.payload);
+	return { info: readInfo(r, r.field(r.slots(r.root()), PACKAGE.info)), adb: block.payload };
 }
