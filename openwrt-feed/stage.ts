@@ -53,7 +53,8 @@ export function readTree(dir: string, cache = new Map<string, Uint8Array>()): Ap
 			if (st.isDirectory()) {
 				entries.push({ path, type: "dir", mode });
 				visit(path);
-			} else if (st.isSymbolicLink()) entries.push({ path, type: "symlink", mode, target: readlinkSync(join(dir, path)) });
+			} else if (st.isSymbolicLink())
+				entries.push({ path, type: "symlink", mode, target: readlinkSync(join(dir, path)) });
 			else if (st.isFile()) {
 				const bytes = readFileSync(join(dir, path));
 				const key = `${bytes.length}:${Bun.hash(bytes)}`;

@@ -2,7 +2,16 @@
 // "ADBd" deflate wrapper, the "ADB." header and schema, blocks with their 8-byte padding, and
 // values by type. The tests read every package and index back with it.
 import { constants, inflateRawSync } from "node:zlib";
-import { ADB_DEFLATE_MAGIC, ADB_MAGIC, BLOCK, NULL_VALUE, TYPE, type Value, valueOffset, valueType } from "./adb";
+import {
+	ADB_DEFLATE_MAGIC,
+	ADB_MAGIC,
+	BLOCK,
+	NULL_VALUE,
+	TYPE,
+	type Value,
+	valueOffset,
+	valueType,
+} from "./adb";
 
 export type AdbBlock = { type: number; payload: Uint8Array<ArrayBuffer> };
 export type AdbFile = { schema: number; compressed: boolean; blocks: AdbBlock[] };
@@ -17,7 +26,8 @@ function plainPrefix(bytes: Uint8Array, length: number): Uint8Array {
 	if (decoder.decode(bytes.subarray(0, 4)) !== ADB_DEFLATE_MAGIC) return bytes.subarray(0, length);
 	for (let take = 65536; ; take *= 4) {
 		const out = inflateRawSync(bytes.subarray(4, 4 + take), { finishFlush: constants.Z_SYNC_FLUSH });
-		if (out.length >= length || take >= bytes.length) return new Uint8Array(out.buffer, out.byteOffset, Math.min(length, out.length));
+		if (out.length >= length || take >= bytes.length)
+			return new Uint8Array(out.buffer, out.byteOffset, Math.min(length, out.length));
 	}
 }
 
@@ -31,7 +41,10 @@ export function openAdbHead(bytes: Uint8Array): AdbFile {
 
 export function openAdb(bytes: Uint8Array): AdbFile {
 	const compressed = decoder.decode(bytes.subarray(0, 4)) === ADB_DEFLATE_MAGIC;
-	return parse(compressed ? new Uint8Array(inflateRawSync(bytes.subarray(4))) : new Uint8Array(bytes), compressed);
+	return parse(
+		compressed ? new Uint8Array(inflateRawSync(bytes.subarray(4))) : new Uint8Array(bytes),
+		compressed,
+	);
 }
 
 function parse(plain: Uint8Array, compressed: boolean): AdbFile {
@@ -70,7 +83,8 @@ export class AdbReader {
 
 	private at(v: Value, size: number): number {
 		const offset = valueOffset(v);
-		if (offset + size > this.adb.length) throw new Error(`adb: value ${v.toString(16)} points past the block`);
+		if (offset + size > this.adb.length)
+			throw new Error(`adb: value ${v.toString(16)} points past the block`);
 		return offset;
 	}
 

@@ -130,7 +130,8 @@ export function valueOffset(v: Value): number {
 
 /** One block: a 32-bit word of type (2 bits) and raw size (header included), payload, padding to 8. */
 export function block(type: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {
-	if (payload.length > BLOCK_MAX) throw new Error(`adb: a block of ${payload.length} bytes needs the extended header`);
+	if (payload.length > BLOCK_MAX)
+		throw new Error(`adb: a block of ${payload.length} bytes needs the extended header`);
 	const raw = 4 + payload.length;
 	const out = new Uint8Array(Math.ceil(raw / BLOCK_ALIGNMENT) * BLOCK_ALIGNMENT);
 	new DataView(out.buffer).setUint32(0, ((type << 30) >>> 0) + raw, true);

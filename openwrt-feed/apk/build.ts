@@ -2,7 +2,14 @@
 // /lib/apk/packages (the file list base-files' scripts read, the conffiles and their checksums
 // that sysupgrade keeps), the info fields and the install scripts.
 import { neededKib, type PackageSpec, preinstScript } from "../spec/packages";
-import { type ApkEntry, type ApkInfo, type ApkLayout, deflateData, layoutPackage, packageFile } from "./package";
+import {
+	type ApkEntry,
+	type ApkInfo,
+	type ApkLayout,
+	deflateData,
+	layoutPackage,
+	packageFile,
+} from "./package";
 import { apkScripts } from "./scripts";
 
 const encoder = new TextEncoder();

@@ -4,12 +4,11 @@
 // --allow-untrusted (or trusts it by a key in /etc/apk/keys once it is signed).
 import { deflateRawSync } from "node:zlib";
 import { ADB_DEFLATE_MAGIC, AdbWriter, BLOCK, block, fileHeader, SCHEMA } from "./adb";
+import { sha256 } from "./hash";
 import { type ApkInfo, apkInfoSchema, infoFields } from "./package";
 import { INDEX, PKGINFO } from "./schema";
-import { sha256 } from "./hash";
 
 export type IndexEntry = { info: ApkInfo; installedSize: number; fileSize: number; adb: Uint8Array };
-
 
 /** apk's version order for the versions written here: dotted numbers, then the -r release. */
 function compareVersions(a: string, b: string): number {
@@ -41,7 +40,9 @@ export function indexFile(description: string, entries: IndexEntry[]): Uint8Arra
 			[PKGINFO.fileSize]: w.int(e.fileSize),
 		}),
 	);
-	const adb = w.finish(w.object({ [INDEX.description]: w.blob(description), [INDEX.packages]: w.array(packages) }));
+	const adb = w.finish(
+		w.object({ [INDEX.description]: w.blob(description), [INDEX.packages]: w.array(packages) }),
+	);
 	const plain = Buffer.concat([fileHeader(SCHEMA.index), block(BLOCK.adb, adb)]);
 	return Buffer.concat([Buffer.from(ADB_DEFLATE_MAGIC), deflateRawSync(plain, { level: 9 })]);
 }

@@ -5,8 +5,18 @@
 import { constants, deflateRawSync } from "node:zlib";
 import { z } from "zod";
 import { ADB_DEFLATE_MAGIC, AdbWriter, BLOCK, block, fileHeader, SCHEMA, type Value } from "./adb";
-import { ACL, DEPENDENCY, DIR, FILE, PACKAGE, PKGINFO, SCRIPTS, type ScriptType, UNIQUE_ID_LENGTH } from "./schema";
 import { sha256 } from "./hash";
+import {
+	ACL,
+	DEPENDENCY,
+	DIR,
+	FILE,
+	PACKAGE,
+	PKGINFO,
+	SCRIPTS,
+	type ScriptType,
+	UNIQUE_ID_LENGTH,
+} from "./schema";
 
 // apk-package(5): names of [a-zA-Z0-9.+_-] starting alphanumeric; versions
 // number{.number}...{letter}{_suffix{number}}...{~hash}{-r#}.
@@ -32,7 +42,11 @@ export type ApkEntry =
 export type ApkScripts = Partial<Record<ScriptType, string>>;
 
 /** The parts of a package before compression: the ADB block and the data blocks. */
-export type ApkLayout = { adb: Uint8Array<ArrayBuffer>; data: Uint8Array<ArrayBuffer>[]; installedSize: number };
+export type ApkLayout = {
+	adb: Uint8Array<ArrayBuffer>;
+	data: Uint8Array<ArrayBuffer>[];
+	installedSize: number;
+};
 
 const S_IFLNK = 0o120000;
 const encoder = new TextEncoder();
@@ -40,7 +54,6 @@ const encoder = new TextEncoder();
 function compareBytes(a: string, b: string): number {
 	return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
-
 
 const fileHashes = new WeakMap<Uint8Array, Uint8Array<ArrayBuffer>>();
 /** The same bytes (one binary under several labels) are hashed once. */
@@ -79,7 +92,11 @@ function directories(entries: ApkEntry[]): Array<{ dir: ApkEntry & { type: "dir"
 }
 
 function acl(w: AdbWriter, mode: number): Value {
-	return w.object({ [ACL.mode]: w.int(mode & 0o7777), [ACL.user]: w.blob("root"), [ACL.group]: w.blob("root") });
+	return w.object({
+		[ACL.mode]: w.int(mode & 0o7777),
+		[ACL.user]: w.blob("root"),
+		[ACL.group]: w.blob("root"),
+	});
 }
 
 /** Dependencies as apk keeps them: objects sorted by name, each name once. */
@@ -102,7 +119,12 @@ export function infoFields(w: AdbWriter, info: ApkInfo, installedSize: number): 
 	};
 }
 
-export function layoutPackage(info: ApkInfo, entries: ApkEntry[], scripts: ApkScripts, mtime: number): ApkLayout {
+export function layoutPackage(
+	info: ApkInfo,
+	entries: ApkEntry[],
+	scripts: ApkScripts,
+	mtime: number,
+): ApkLayout {
 	const valid = apkInfoSchema.safeParse(info);
 	if (!valid.success) {
 		const issue = valid.error.issues[0];
@@ -148,7 +170,8 @@ export function layoutPackage(info: ApkInfo, entries: ApkEntry[], scripts: ApkSc
 	const uniqueId = w.blob(new Uint8Array(UNIQUE_ID_LENGTH));
 	const pkginfo = w.object({ ...infoFields(w, info, installedSize), [PKGINFO.hashes]: uniqueId });
 	const scriptValues: Record<number, Value> = {};
-	for (const [type, text] of Object.entries(scripts)) scriptValues[SCRIPTS[type as ScriptType]] = w.blob(text);
+	for (const [type, text] of Object.entries(scripts))
+		scriptValues[SCRIPTS[type as ScriptType]] = w.blob(text);
 	const root = w.object({
 		[PACKAGE.info]: pkginfo,
 		[PACKAGE.paths]: w.array(paths),
@@ -189,7 +212,10 @@ export function deflateData(data: Uint8Array[]): Uint8Array<ArrayBuffer> {
 }
 
 /** The .apk file: "ADBd", then the deflated header, ADB block and data blocks. */
-export function packageFile(layout: ApkLayout, deflatedData: Uint8Array = deflateData(layout.data)): Uint8Array {
+export function packageFile(
+	layout: ApkLayout,
+	deflatedData: Uint8Array = deflateData(layout.data),
+): Uint8Array {
 	const head = concat([fileHeader(SCHEMA.package), block(BLOCK.adb, layout.adb)]);
 	const deflatedHead = deflateRawSync(head, { level: 9, finishFlush: constants.Z_SYNC_FLUSH });
 	return concat([encoder.encode(ADB_DEFLATE_MAGIC), deflatedHead, deflatedData]);

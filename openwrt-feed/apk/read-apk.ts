@@ -4,8 +4,19 @@
 // the id zeroed).
 import { BLOCK, SCHEMA, type Value } from "./adb";
 import { AdbReader, openAdb, openAdbHead } from "./adb-reader";
-import { ACL, DEPENDENCY, DIR, FILE, INDEX, PACKAGE, PKGINFO, SCRIPTS, type ScriptType, UNIQUE_ID_LENGTH } from "./schema";
 import { sha256 } from "./hash";
+import {
+	ACL,
+	DEPENDENCY,
+	DIR,
+	FILE,
+	INDEX,
+	PACKAGE,
+	PKGINFO,
+	SCRIPTS,
+	type ScriptType,
+	UNIQUE_ID_LENGTH,
+} from "./schema";
 
 export type ReadInfo = {
 	name: string;
@@ -47,7 +58,6 @@ export type ReadIndex = { description: string; packages: ReadInfo[] };
 
 const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString("hex");
 
-
 function readInfo(r: AdbReader, v: Value): ReadInfo {
 	const o = r.slots(v);
 	const text = (i: number) => r.text(r.field(o, i)) ?? "";
@@ -61,7 +71,9 @@ function readInfo(r: AdbReader, v: Value): ReadInfo {
 		origin: text(PKGINFO.origin),
 		installedSize: r.int(r.field(o, PKGINFO.installedSize)) ?? 0,
 		...(fileSize === undefined ? {} : { fileSize }),
-		depends: r.items(r.field(o, PKGINFO.depends)).map((d) => r.text(r.field(r.slots(d), DEPENDENCY.name)) ?? ""),
+		depends: r
+			.items(r.field(o, PKGINFO.depends))
+			.map((d) => r.text(r.field(r.slots(d), DEPENDENCY.name)) ?? ""),
 		hashes: hex(r.blob(r.field(o, PKGINFO.hashes))),
 	};
 }
@@ -77,7 +89,8 @@ function readAcl(r: AdbReader, v: Value): { mode: number; user: string; group: s
 
 export function readApk(bytes: Uint8Array): ReadApk {
 	const file = openAdb(bytes);
-	if (file.schema !== SCHEMA.package) throw new Error(`apk: schema ${file.schema.toString(16)} is not a package`);
+	if (file.schema !== SCHEMA.package)
+		throw new Error(`apk: schema ${file.schema.toString(16)} is not a package`);
 	const [adbBlock, ...rest] = file.blocks;
 	if (!adbBlock) throw new Error("apk: no ADB block");
 	const r = new AdbReader(adbBlock.payload);
@@ -114,7 +127,9 @@ export function readApk(bytes: Uint8Array): ReadApk {
 
 	// DATA blocks: one per non-empty regular file, in path order.
 	const expected = dirs.flatMap((d, i) =>
-		d.files.map((f, j) => ({ f, i: i + 1, j: j + 1 })).filter(({ f }) => f.target === undefined && f.size > 0),
+		d.files
+			.map((f, j) => ({ f, i: i + 1, j: j + 1 }))
+			.filter(({ f }) => f.target === undefined && f.size > 0),
 	);
 	const dataBlocks = rest.filter((b) => b.type === BLOCK.data);
 	if (dataBlocks.length !== expected.length)
@@ -143,7 +158,8 @@ export function readApk(bytes: Uint8Array): ReadApk {
 
 export function readIndex(bytes: Uint8Array): ReadIndex {
 	const file = openAdb(bytes);
-	if (file.schema !== SCHEMA.index) throw new Error(`adb: schema ${file.schema.toString(16)} is not an index`);
+	if (file.schema !== SCHEMA.index)
+		throw new Error(`adb: schema ${file.schema.toString(16)} is not an index`);
 	const block = file.blocks[0];
 	if (!block) throw new Error("index: no ADB block");
 	const r = new AdbReader(block.payload);

@@ -11,18 +11,24 @@ function body(script: string | undefined): string {
 	return script === undefined ? "" : script.replace(/^\s*#!.*\n/gm, "");
 }
 
-export type PackageScripts = { name: string; preinst?: string; postinst?: string; prerm?: string; postrm?: string };
+export type PackageScripts = {
+	name: string;
+	preinst?: string;
+	postinst?: string;
+	prerm?: string;
+	postrm?: string;
+};
 
 export function apkScripts(p: PackageScripts): ApkScripts {
 	const functions = [
-		'[ -s "${IPKG_INSTROOT}/lib/functions.sh" ] || exit 0',
+		'[ -s "$IPKG_INSTROOT/lib/functions.sh" ] || exit 0',
 		"# shellcheck source=/dev/null # base-files on the router",
-		'. "${IPKG_INSTROOT}/lib/functions.sh"',
-		'export root="${IPKG_INSTROOT}"',
+		'. "$IPKG_INSTROOT/lib/functions.sh"',
+		'export root="$IPKG_INSTROOT"',
 		`export pkgname="${p.name}"`,
 	];
 	const postInstall = [
-		'[ "${IPKG_NO_SCRIPT}" = "1" ] && exit 0',
+		'[ "$IPKG_NO_SCRIPT" = "1" ] && exit 0',
 		...functions,
 		"add_group_and_user",
 		"default_postinst",

@@ -2,7 +2,16 @@
 // writes: a gzipped tar (not an ar archive as on Debian) holding ./debian-binary ("2.0"),
 // ./data.tar.gz and ./control.tar.gz. opkg-lede's deb_extract() walks the outer tar through
 // `gzip -d` and finds the inner archives by name; it has no ar reader.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+	chmodSync,
+	copyFileSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	renameSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ApkEntry } from "../apk/package";
@@ -20,7 +29,8 @@ function stageControl(spec: PackageSpec, control: string, installedSize: number,
 	if (conffiles.length > 0) writeFileSync(join(control, "conffiles"), `${conffiles.join("\n")}\n`);
 	copyFileSync(join(SCRIPTS, "postinst"), join(control, "postinst"));
 	copyFileSync(join(SCRIPTS, "prerm"), join(control, "prerm"));
-	if (spec.spaceCheck) writeFileSync(join(control, "preinst"), preinstScript(spec.spaceCheck, neededKib(entries)));
+	if (spec.spaceCheck)
+		writeFileSync(join(control, "preinst"), preinstScript(spec.spaceCheck, neededKib(entries)));
 	if (spec.postinstPkg) writeFileSync(join(control, "postinst-pkg"), spec.postinstPkg);
 	if (spec.postrm) writeFileSync(join(control, "postrm"), spec.postrm);
 	for (const entry of readdirSync(control))
@@ -28,7 +38,13 @@ function stageControl(spec: PackageSpec, control: string, installedSize: number,
 }
 
 /** Writes the ipk of spec from its staged files (data, read as entries) into outDir; returns its path. */
-export function writeIpk(spec: PackageSpec, data: string, entries: ApkEntry[], outDir: string, mtime: number): string {
+export function writeIpk(
+	spec: PackageSpec,
+	data: string,
+	entries: ApkEntry[],
+	outDir: string,
+	mtime: number,
+): string {
 	const work = mkdtempSync(join(tmpdir(), `portrig-ipk-${spec.package}-`));
 	try {
 		const dataTar = tar(data, ["."], mtime);
