@@ -31,7 +31,7 @@ check_space() {
 	esac
 	[ "$free" -lt "$needed" ] || return 0
 	cat >&2 <<EOF
-portrig: not enough free space. portrig needs $(mib "$needed") ($needed KiB) on $mount, which has $(mib "$free") ($free KiB) free. Nothing was installed.
+portrig: not enough free space. portrig needs $(mib "$needed") ($needed KiB) on $mount, which has $(mib "$free") ($free KiB) free, so portrig is not installed.
 Ways out:
   - a bigger root partition: build the image with the firmware selector (firmware-selector.openwrt.org, "Customize installed packages", root filesystem partition size) or the ImageBuilder (make image ROOTFS_PARTSIZE=<MiB>), then flash it;
   - extroot: move the overlay to a USB disk or SD card (openwrt.org/docs/guide-user/additional-software/extroot_configuration);

@@ -129,7 +129,10 @@ export function neededKib(entries: Array<{ type: string; data?: Uint8Array }>): 
 	return entries.reduce((kib, e) => kib + 4 * Math.max(1, Math.ceil((e.data?.length ?? 0) / 4096)), 0);
 }
 
-/** The preinst of a package with a space check: the check's functions, then the call. */
+/**
+ * The preinst of a package with a space check: the check's functions, then the call; the same
+ * text as the feed Makefile's Package/portrig/preinst.
+ */
 export function preinstScript(spaceCheck: string, kib: number): string {
-	return `#!/bin/sh\n${spaceCheck.replace(/^# shellcheck shell=sh\n/, "")}\ncheck_space ${kib}\n`;
+	return `#!/bin/sh\n${spaceCheck.trimEnd()}\ncheck_space ${kib}\n`;
 }
