@@ -21,7 +21,8 @@ function compareVersions(a: string, b: string): number {
 	return 0;
 }
 
-export function indexFile(description: string, entries: IndexEntry[]): Uint8Array {
+/** The index uncompressed: header and ADB block (apk reads this form as well). */
+export function plainIndexFile(description: string, entries: IndexEntry[]): Uint8Array {
 	const hashed = entries.map((e) => {
 		apkInfoSchema.parse(e.info);
 		return { ...e, hash: sha256(e.adb) };
@@ -43,6 +44,11 @@ export function indexFile(description: string, entries: IndexEntry[]): Uint8Arra
 	const adb = w.finish(
 		w.object({ [INDEX.description]: w.blob(description), [INDEX.packages]: w.array(packages) }),
 	);
-	const plain = Buffer.concat([fileHeader(SCHEMA.index), block(BLOCK.adb, adb)]);
+	return Buffer.concat([fileHeader(SCHEMA.index), block(BLOCK.adb, adb)]);
+}
+
+/** packages.adb: the index deflated behind "ADBd", as apk mkndx writes it. */
+export function indexFile(description: string, entries: IndexEntry[]): Uint8Array {
+	const plain = plainIndexFile(description, entries);
 	return Buffer.concat([Buffer.from(ADB_DEFLATE_MAGIC), deflateRawSync(plain, { level: 9 })]);
 }

@@ -211,12 +211,21 @@ export function deflateData(data: Uint8Array[]): Uint8Array<ArrayBuffer> {
 	return new Uint8Array(deflateRawSync(concat(data), { level: 9 }));
 }
 
+function packageHead(layout: ApkLayout): Uint8Array<ArrayBuffer> {
+	return concat([fileHeader(SCHEMA.package), block(BLOCK.adb, layout.adb)]);
+}
+
+/** The package uncompressed: header, ADB block, data blocks (apk reads this form as well). */
+export function plainPackageFile(layout: ApkLayout): Uint8Array<ArrayBuffer> {
+	return concat([packageHead(layout), ...layout.data]);
+}
+
 /** The .apk file: "ADBd", then the deflated header, ADB block and data blocks. */
 export function packageFile(
 	layout: ApkLayout,
 	deflatedData: Uint8Array = deflateData(layout.data),
 ): Uint8Array {
-	const head = concat([fileHeader(SCHEMA.package), block(BLOCK.adb, layout.adb)]);
+	const head = packageHead(layout);
 	const deflatedHead = deflateRawSync(head, { level: 9, finishFlush: constants.Z_SYNC_FLUSH });
 	return concat([encoder.encode(ADB_DEFLATE_MAGIC), deflatedHead, deflatedData]);
 }
