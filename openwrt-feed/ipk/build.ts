@@ -37,6 +37,9 @@ function stageControl(spec: PackageSpec, control: string, installedSize: number,
 		chmodSync(join(control, entry), /^(control|conffiles)$/.test(entry) ? 0o644 : 0o755);
 }
 
+// data.tar.gz by the hash of data.tar: the labels of one binary share it.
+const dataTarGz = new Map<string, Uint8Array>();
+
 /** Writes the ipk of spec from its staged files (data, read as entries) into outDir; returns its path. */
 export function writeIpk(
 	spec: PackageSpec,
@@ -53,7 +56,10 @@ export function writeIpk(
 		const outer = join(work, "outer");
 		mkdirSync(outer);
 		writeFileSync(join(outer, "debian-binary"), "2.0\n");
-		writeFileSync(join(outer, "data.tar.gz"), gzip(dataTar));
+		const key = `${dataTar.length}:${Bun.hash(dataTar)}`;
+		const dataGz = dataTarGz.get(key) ?? gzip(dataTar);
+		dataTarGz.set(key, dataGz);
+		writeFileSync(join(outer, "data.tar.gz"), dataGz);
 		writeFileSync(join(outer, "control.tar.gz"), gzip(tar(join(work, "control"), ["."], mtime)));
 		for (const entry of readdirSync(outer)) chmodSync(join(outer, entry), 0o644);
 		// The member order of ipkg-build.
