@@ -5,7 +5,11 @@
 // <arch> is x86_64 and every aarch64 label OpenWrt uses; each label's packages are alike but
 // for the label, which opkg and apk match against the router's.
 //
+// With APK_SIGN_KEY naming a PEM private key (EC, as OpenWrt's, or RSA), each packages.adb is
+// signed and the public key is written as dist/apk/portrig.pem, for routers' /etc/apk/keys.
 // Packages newer than all their inputs are kept (pass --force to rebuild anyway).
+
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import {
 	existsSync,
 	mkdirSync,
@@ -72,7 +76,21 @@ function removeStale(dir: string, prefix: string, suffix: string, keep: string):
 		if (entry.startsWith(prefix) && entry.endsWith(suffix) && entry !== keep) rmSync(join(dir, entry));
 }
 
-export function buildPackages(options: { root?: string; outDir?: string; force?: boolean } = {}): string[] {
+function signingKey(path: string | undefined): KeyObject | undefined {
+	if (!path) return undefined;
+	try {
+		return createPrivateKey(readFileSync(path));
+	} catch (err) {
+		throw new Error(
+			`APK_SIGN_KEY ${path}: not a readable PEM private key (${err instanceof Error ? err.message : err})`,
+		);
+	}
+}
+
+export function buildPackages(
+	options: { root?: string; outDir?: string; force?: boolean; signKey?: string } = {},
+): string[] {
+	const key = signingKey(options.signKey);
 	const root = options.root ?? ROOT;
 	const outDir = options.outDir ?? join(root, "dist");
 	const mtime = sourceDateEpoch(root);
@@ -126,15 +144,18 @@ export function buildPackages(options: { root?: string; outDir?: string; force?:
 				return { info, installedSize: info.installedSize, fileSize: file.length, adb };
 			});
 		const index = join(dir, "packages.adb");
-		writeAtomically(index, indexFile(`portrig ${label}`, entries));
+		writeAtomically(index, indexFile(`portrig ${label}`, entries, key));
 		built.push(index);
 	}
+	const publicKey = join(outDir, "apk", "portrig.pem");
+	if (key) writeFileSync(publicKey, createPublicKey(key).export({ type: "spki", format: "pem" }));
+	else rmSync(publicKey, { force: true });
 	return built;
 }
 
 if (import.meta.main) {
 	try {
-		buildPackages({ force: process.argv.includes("--force") });
+		buildPackages({ force: process.argv.includes("--force"), signKey: process.env.APK_SIGN_KEY });
 	} catch (err) {
 		console.error(`package: ${err instanceof Error ? err.message : String(err)}`);
 		process.exit(1);

@@ -1,14 +1,16 @@
 import { describe, expect, test } from "bun:test";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inflateRawSync } from "node:zlib";
-import { AdbWriter, BLOCK, block, NULL_VALUE, TYPE, valueOffset, valueType } from "./adb";
+import { AdbWriter, BLOCK, block, NULL_VALUE, SCHEMA, TYPE, valueOffset, valueType } from "./adb";
 import { AdbReader, openAdb } from "./adb-reader";
 import { FIXTURE_ENTRIES, FIXTURE_INFO, FIXTURE_MTIME, FIXTURE_SCRIPTS } from "./fixture";
 import { sha256 } from "./hash";
 import { indexFile, plainIndexFile } from "./index";
 import { deflateData, layoutPackage, packageFile, plainPackageFile } from "./package";
 import { readApk, readApkHead, readIndex } from "./read-apk";
+import { keyId, verifySignature } from "./sign";
 
 const GOLDEN = join(import.meta.dir, "golden");
 const layout = () => layoutPackage(FIXTURE_INFO, FIXTURE_ENTRIES, FIXTURE_SCRIPTS, FIXTURE_MTIME);
@@ -154,5 +156,42 @@ describe("an index", () => {
 			["another", hex(sha256(l.adb)), 1144],
 			["hello", hex(sha256(l.adb)), 1144],
 		]);
+	});
+});
+
+describe("a signed index", () => {
+	const l = layout();
+	const entry = { info: FIXTURE_INFO, installedSize: l.installedSize, fileSize: 1144, adb: l.adb };
+
+	test.each(["ec", "rsa"] as const)(
+		"carries one SIG block that verifies with the %s key and no other",
+		(type) => {
+			const pair =
+				type === "ec"
+					? generateKeyPairSync("ec", { namedCurve: "prime256v1" })
+					: generateKeyPairSync("rsa", { modulusLength: 2048 });
+			const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+			const index = readIndex(indexFile("signed", [entry], pair.privateKey));
+			expect(index.signatures.length).toBe(1);
+			const [sig] = index.signatures;
+			if (!sig) throw new Error("no signature");
+			expect(verifySignature(SCHEMA.index, index.adb, sig, pair.publicKey)).toBe(true);
+			expect(verifySignature(SCHEMA.index, index.adb, sig, other.publicKey)).toBe(false);
+			const changed = index.adb.slice();
+			changed.set([(changed.at(-1) ?? 0) ^ 1], changed.length - 1);
+			expect(verifySignature(SCHEMA.index, changed, sig, pair.publicKey)).toBe(false);
+		},
+	);
+
+	test("names an EC key by the SHA-512 of its public point, the last 65 bytes of its DER form", () => {
+		const { publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+		const der = publicKey.export({ type: "spki", format: "der" });
+		expect(hex(keyId(publicKey))).toBe(
+			hex(createHash("sha512").update(der.subarray(-65)).digest().subarray(0, 16)),
+		);
+	});
+
+	test("an unsigned index has no SIG block", () => {
+		expect(readIndex(indexFile("unsigned", [entry])).signatures).toEqual([]);
 	});
 });

@@ -54,7 +54,13 @@ export type ReadApk = {
 	adb: Uint8Array<ArrayBuffer>;
 };
 
-export type ReadIndex = { description: string; packages: ReadInfo[] };
+export type ReadIndex = {
+	description: string;
+	packages: ReadInfo[];
+	/** Payloads of the SIG blocks, and the ADB block they sign. */
+	signatures: Uint8Array[];
+	adb: Uint8Array<ArrayBuffer>;
+};
 
 const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString("hex");
 
@@ -167,6 +173,8 @@ export function readIndex(bytes: Uint8Array): ReadIndex {
 	return {
 		description: r.text(r.field(root, INDEX.description)) ?? "",
 		packages: r.items(r.field(root, INDEX.packages)).map((p) => readInfo(r, p)),
+		signatures: file.blocks.filter((b) => b.type === BLOCK.sig).map((b) => b.payload),
+		adb: block.payload,
 	};
 }
 
