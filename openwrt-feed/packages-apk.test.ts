@@ -18,6 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { sha256 } from "./apk/hash";
 import { type ReadApk, type ReadIndex, readApk, readIndex } from "./apk/read-apk";
 import { controlFields, entryText, type Ipk, readIpk } from "./ipk/read-ipk";
+import { run } from "./run";
 import { neededKib, TARGETS } from "./spec/packages";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -36,16 +37,6 @@ const PORTRIG_DEPENDS = [
 let scratch = "";
 const apks = new Map<string, { bytes: Uint8Array; apk: ReadApk }>();
 const indexes = new Map<string, ReadIndex>();
-
-function run(cmd: string[], env: Record<string, string> = {}): { code: number; out: string; err: string } {
-	const r = Bun.spawnSync(cmd, {
-		cwd: ROOT,
-		env: { ...process.env, ...env },
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-}
 
 function opened(label: string, name: string): ReadApk {
 	const found = apks.get(`${label}/${name}`);

@@ -18,6 +18,7 @@ import { writeIpk } from "./ipk/build";
 import { ipkFileName } from "./ipk/control";
 import { controlFields, entryText, type Ipk, readIpk } from "./ipk/read-ipk";
 import type { TarEntry } from "./ipk/tar-reader";
+import { run } from "./run";
 import { luciSpec, portrigSpec, TARGETS } from "./spec/packages";
 import { readTree, stageData } from "./stage";
 
@@ -33,16 +34,6 @@ const LUCI_FILE = `luci-app-portrig_${VERSION}-r1_all.ipk`;
 
 let scratch = "";
 const ipks = new Map<string, { bytes: Uint8Array; ipk: Ipk }>();
-
-function run(cmd: string[], env: Record<string, string> = {}): { code: number; out: string; err: string } {
-	const r = Bun.spawnSync(cmd, {
-		cwd: ROOT,
-		env: { ...process.env, ...env },
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-}
 
 function opened(file: string): Ipk {
 	const found = ipks.get(file);
