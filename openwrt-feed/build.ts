@@ -60,7 +60,7 @@ function newestMtime(paths: string[]): number {
 }
 
 /** The apk directory of an architecture label; noarch packages go into every one. */
-export function apkDir(outDir: string, architecture: string): string {
+function apkDir(outDir: string, architecture: string): string {
 	return join(outDir, "apk", architecture);
 }
 
@@ -87,7 +87,7 @@ function signingKey(path: string | undefined): KeyObject | undefined {
 	}
 }
 
-export function buildPackages(
+function buildPackages(
 	options: { root?: string; outDir?: string; force?: boolean; signKey?: string } = {},
 ): string[] {
 	const key = signingKey(options.signKey);

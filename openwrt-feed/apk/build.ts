@@ -18,7 +18,7 @@ function sha256Hex(data: Uint8Array): string {
 	return new Bun.CryptoHasher("sha256").update(data).digest("hex");
 }
 
-export function apkInfo(spec: PackageSpec): ApkInfo {
+function apkInfo(spec: PackageSpec): ApkInfo {
 	return {
 		name: spec.package,
 		version: spec.version,
@@ -33,7 +33,7 @@ export function apkInfo(spec: PackageSpec): ApkInfo {
 }
 
 /** The files under /lib/apk/packages that package-pack.mk adds to every apk package. */
-export function withPackageFiles(spec: PackageSpec, entries: ApkEntry[]): ApkEntry[] {
+function withPackageFiles(spec: PackageSpec, entries: ApkEntry[]): ApkEntry[] {
 	const dir = "lib/apk/packages";
 	const file = (name: string, text: string): ApkEntry => ({
 		path: `${dir}/${spec.package}.${name}`,

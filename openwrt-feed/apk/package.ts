@@ -100,7 +100,7 @@ function acl(w: AdbWriter, mode: number): Value {
 }
 
 /** Dependencies as apk keeps them: objects sorted by name, each name once. */
-export function dependencyArray(w: AdbWriter, names: string[]): Value {
+function dependencyArray(w: AdbWriter, names: string[]): Value {
 	const unique = [...new Set(names)].sort(compareBytes);
 	return w.array(unique.map((name) => w.object({ [DEPENDENCY.name]: w.blob(name) })));
 }
