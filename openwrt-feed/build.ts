@@ -87,27 +87,23 @@ function signingKey(path: string | undefined): KeyObject | undefined {
 	}
 }
 
-function buildPackages(
-	options: { root?: string; outDir?: string; force?: boolean; signKey?: string } = {},
-): string[] {
+function buildPackages(options: { force: boolean; signKey: string | undefined }): void {
 	const key = signingKey(options.signKey);
-	const root = options.root ?? ROOT;
-	const outDir = options.outDir ?? join(root, "dist");
+	const root = ROOT;
+	const outDir = join(root, "dist");
 	const mtime = sourceDateEpoch(root);
 	const specs = allSpecs(root);
 	const labels = [...new Set(specs.map((s) => s.architecture).filter((a) => a !== "all"))];
 	const apkDirs = (spec: PackageSpec) => (spec.architecture === "all" ? labels : [spec.architecture]);
 	const deflated = new Map<string, Uint8Array>();
-	const built: string[] = [];
 	const fileCache = new Map<string, Uint8Array>();
 
 	for (const spec of specs) {
 		const ipk = join(outDir, ipkFileName(spec));
 		const apkName = apkFileName({ name: spec.package, version: spec.version });
 		const apks = apkDirs(spec).map((a) => join(apkDir(outDir, a), apkName));
-		const outputs = [ipk, ...apks];
 		const inputs = newestMtime(spec.inputs.map((p) => join(root, p)));
-		if (!options.force && outputs.every((p) => existsSync(p) && statSync(p).mtimeMs > inputs)) {
+		if (!options.force && [ipk, ...apks].every((p) => existsSync(p) && statSync(p).mtimeMs > inputs)) {
 			console.log(`package: ${spec.package} ${spec.architecture} is up to date`);
 		} else {
 			const work = mkdtempSync(join(tmpdir(), `portrig-pkg-${spec.package}-`));
@@ -130,7 +126,6 @@ function buildPackages(
 		}
 		removeStale(outDir, `${spec.package}_`, `_${spec.architecture}.ipk`, ipkFileName(spec));
 		for (const a of apkDirs(spec)) removeStale(apkDir(outDir, a), `${spec.package}-`, ".apk", apkName);
-		built.push(...outputs);
 	}
 
 	// One index per label directory, over the packages in it.
@@ -145,12 +140,10 @@ function buildPackages(
 			});
 		const index = join(dir, "packages.adb");
 		writeAtomically(index, indexFile(`portrig ${label}`, entries, key));
-		built.push(index);
 	}
 	const publicKey = join(outDir, "apk", "portrig.pem");
 	if (key) writeFileSync(publicKey, createPublicKey(key).export({ type: "spki", format: "pem" }));
 	else rmSync(publicKey, { force: true });
-	return built;
 }
 
 if (import.meta.main) {
