@@ -30,8 +30,11 @@ check_space() {
 		;;
 	esac
 	[ "$free" -lt "$needed" ] || return 0
+	# Both managers set PKG_UPGRADE=1 for an upgrade; the installed version then stays.
+	outcome="portrig is not installed"
+	[ "${PKG_UPGRADE:-0}" = 1 ] && outcome="portrig is not upgraded (the installed version stays)"
 	cat >&2 <<EOF
-portrig: not enough free space. portrig needs $(mib "$needed") ($needed KiB) on $mount, which has $(mib "$free") ($free KiB) free, so portrig is not installed.
+portrig: not enough free space. portrig needs $(mib "$needed") ($needed KiB) on $mount, which has $(mib "$free") ($free KiB) free, so $outcome.
 Ways out:
   - a bigger root partition: build the image with the firmware selector (firmware-selector.openwrt.org, "Customize installed packages", root filesystem partition size) or the ImageBuilder (make image ROOTFS_PARTSIZE=<MiB>), then flash it;
   - extroot: move the overlay to a USB disk or SD card (openwrt.org/docs/guide-user/additional-software/extroot_configuration);

@@ -88,7 +88,7 @@ describe("check_space on an 8 MiB filesystem", () => {
 		expect(r.err).toContain(`on ${join(scratch, "nested-root/usr/sbin")}, which has`);
 	});
 
-	test("takes the whole size on an upgrade too (PKG_UPGRADE=1)", () => {
+	test("asks for the whole size on an upgrade too (PKG_UPGRADE=1) and says the installed version stays", () => {
 		const root = join(scratch, "upgrade");
 		mkdirSync(root);
 		const r = Bun.spawnSync(
@@ -105,6 +105,7 @@ describe("check_space on an 8 MiB filesystem", () => {
 		);
 		expect(r.exitCode).toBe(1);
 		expect(r.stderr.toString()).toContain("portrig needs 16.0 MiB");
+		expect(r.stderr.toString()).toContain("so portrig is not upgraded (the installed version stays).");
 	});
 });
 
