@@ -54,7 +54,7 @@ bench: build
 	@$(BUN) run bench/main.ts
 
 package: dist
-	@$(BUN) run openwrt-feed/ipk/build.ts
+	@$(BUN) run openwrt-feed/build.ts
 
 clean:
 	rm -rf dist
