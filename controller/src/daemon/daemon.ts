@@ -20,6 +20,7 @@ import { CT_MARK } from "../ruleset/layout";
 import { TriggerManager } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
 import { Serial } from "./serial";
+import { TableWatch } from "./table-watch";
 
 export type DaemonOptions = { configFile: string; controlSocket: string; ubusSocket: string };
 
@@ -41,6 +42,8 @@ export class Daemon implements Core {
 			if (action !== "refused") this.ubus.opening(action, opening);
 		},
 	});
+	/** Restores the table when something deletes it. */
+	private readonly tableWatch = new TableWatch(this.dataplane);
 	private readonly control: ControlSocketServer;
 	private readonly ubus: UbusTransport;
 	private readonly netifd: NetifdWatcher;
@@ -79,7 +82,8 @@ export class Daemon implements Core {
 		await this.triggers.adopt(config);
 		await this.serial.run(() => this.apply(config));
 		await this.triggers.start(config);
-		await this.dataplane.watch();
+		this.dataplane.watch();
+		await this.tableWatch.start();
 		this.netifd.start();
 		this.ubus.start();
 		log(
@@ -97,6 +101,7 @@ export class Daemon implements Core {
 			this.netifd.stop();
 			this.ubus.stop();
 			await this.control.stop();
+			this.tableWatch.stop();
 			this.dataplane.unwatch();
 			await this.triggers.stop();
 			if (this.applied)
