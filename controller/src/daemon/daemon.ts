@@ -19,10 +19,19 @@ import { DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
 import { TriggerManager } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
+import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
 import { TableWatch } from "./table-watch";
 
-export type DaemonOptions = { configFile: string; controlSocket: string; ubusSocket: string };
+export type DaemonOptions = {
+	configFile: string;
+	controlSocket: string;
+	ubusSocket: string;
+	/** Held for the daemon's life: one daemon per table, whatever its sockets. */
+	lockFile: string;
+	/** fw4's lock (TableWatch decides under it). */
+	fw4Lock: string;
+};
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -42,8 +51,9 @@ export class Daemon implements Core {
 			if (action !== "refused") this.ubus.opening(action, opening);
 		},
 	});
-	/** Restores the table when something deletes it. */
-	private readonly tableWatch = new TableWatch(this.dataplane);
+	/** Restores the table when something deletes it; holds while the firewall is down. */
+	private readonly tableWatch: TableWatch;
+	private lock: PidLock | undefined;
 	private readonly control: ControlSocketServer;
 	private readonly ubus: UbusTransport;
 	private readonly netifd: NetifdWatcher;
@@ -53,6 +63,12 @@ export class Daemon implements Core {
 	private countersProblem: string | undefined;
 
 	constructor(readonly options: DaemonOptions) {
+		this.tableWatch = new TableWatch({
+			dataplane: this.dataplane,
+			fw4Lock: options.fw4Lock,
+			onHold: () => this.triggers.hold(true),
+			onResume: () => this.resume(),
+		});
 		this.control = new ControlSocketServer(options.controlSocket, (method, args) =>
 			invoke(this, method, args),
 		);
@@ -72,6 +88,7 @@ export class Daemon implements Core {
 	 * follows the table, netifd and ubus.
 	 */
 	async start(): Promise<void> {
+		this.lock = lockTable(this.options.lockFile);
 		const store = await ConfigStore.open(this.options.configFile);
 		this.logProblems(store.problems);
 		const config = store.config;
@@ -80,10 +97,11 @@ export class Daemon implements Core {
 		await this.control.start();
 		// Openings a crashed daemon left in the kernel: read before the first apply re-creates the table.
 		await this.triggers.adopt(config);
+		// Before the first apply: with the firewall down, nothing is put into the kernel.
+		await this.tableWatch.start();
 		await this.serial.run(() => this.apply(config));
 		await this.triggers.start(config);
 		this.dataplane.watch();
-		await this.tableWatch.start();
 		this.netifd.start();
 		this.ubus.start();
 		log(
@@ -101,12 +119,13 @@ export class Daemon implements Core {
 			this.netifd.stop();
 			this.ubus.stop();
 			await this.control.stop();
-			this.tableWatch.stop();
+			await this.tableWatch.stop();
 			this.dataplane.unwatch();
 			await this.triggers.stop();
 			if (this.applied)
 				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
 			this.applied = undefined;
+			this.lock?.release();
 		});
 		log("notice", "stopped");
 	}
@@ -142,6 +161,7 @@ export class Daemon implements Core {
 			trigger_stats: this.triggers.stats(),
 			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
 			table: dataplane.table,
+			firewall: this.tableWatch.status(),
 			skipped: dataplane.skipped,
 			restores: dataplane.restores,
 			ubus: this.ubus.status(),
@@ -227,8 +247,16 @@ export class Daemon implements Core {
 		return this.store;
 	}
 
-	/** Makes the kernel match `config`; `applied` changes only when it did. */
+	/**
+	 * Makes the kernel match `config`; `applied` changes only when it did. While the firewall is
+	 * down (TableWatch holding) the config is only taken into force: resume() applies it.
+	 */
 	private async apply(config: Config): Promise<void> {
+		if (this.tableWatch.holding) {
+			this.applied = config;
+			await this.triggers.update(config);
+			return;
+		}
 		this.target = config;
 		try {
 			await this.dataplane.apply(config, this.netifd.current());
@@ -237,6 +265,18 @@ export class Daemon implements Core {
 		} finally {
 			this.target = this.applied;
 		}
+	}
+
+	/**
+	 * fw4's table is back: the table as last applied (with the live openings, which onRestored
+	 * puts back), then the config in force if it changed meanwhile (a small difference).
+	 */
+	private resume(): Promise<void> {
+		return this.serial.run(async () => {
+			await this.dataplane.restoreIfMissing();
+			this.triggers.hold(false);
+			if (this.applied) await this.apply(this.applied);
+		});
 	}
 
 	/** netifd/fw4 changed the WAN or LAN devices: the same config onto the new device sets. */
@@ -264,6 +304,18 @@ export class Daemon implements Core {
 
 	private logProblems(problems: Problem[]): void {
 		for (const p of problems) log(isError(p) ? "err" : "warning", formatProblem(p));
+	}
+}
+
+/** The daemon's lock, or an error naming the daemon that holds it. */
+function lockTable(path: string): PidLock {
+	try {
+		return PidLock.acquire(path);
+	} catch (e) {
+		if (!(e instanceof LockHeldError)) throw e;
+		throw new Error(
+			`another portrig daemon${e.pid ? ` (PID ${e.pid})` : ""} manages table inet portrig: ${path} is locked`,
+		);
 	}
 }
 

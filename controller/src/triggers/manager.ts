@@ -102,6 +102,8 @@ export class TriggerManager {
 	private readonly lastRefusalLog = new Map<string, number>();
 	private readonly closing = new Set<string>();
 	private started = false;
+	/** While the table is kept away (the firewall is down): the kernel holds nothing to read. */
+	private held = false;
 	private readonly counts = { scans: 0, refused: 0, adopted: 0, readded: 0 };
 
 	constructor(private readonly options: TriggerManagerOptions) {}
@@ -220,6 +222,15 @@ export class TriggerManager {
 		});
 	}
 
+	/**
+	 * Holds while the table is kept away (TableWatch): no reads, so no opening is taken for
+	 * closed; restored() puts them back after. Releasing looks at the kernel again.
+	 */
+	hold(held: boolean): void {
+		this.held = held;
+		if (!held) void this.scan([...this.triggers.keys()]);
+	}
+
 	async stop(): Promise<void> {
 		this.started = false;
 		clearTimeout(this.scanTimer);
@@ -332,7 +343,7 @@ export class TriggerManager {
 	/** Reads one trigger's structures and turns the differences into open/close events. */
 	private async scanOne(id: string): Promise<void> {
 		const t = this.triggers.get(id);
-		if (!t) return;
+		if (!t || this.held) return;
 		this.counts.scans++;
 		let found: Awaited<ReturnType<TriggerManager["read"]>>;
 		try {
@@ -414,7 +425,7 @@ export class TriggerManager {
 
 	private scheduleExpiry(): void {
 		clearTimeout(this.expiryTimer);
-		if (!this.started || this.live.size === 0) return;
+		if (!this.started || this.held || this.live.size === 0) return;
 		const next = Math.min(...[...this.live.values()].map((l) => l.expiresAt));
 		this.expiryTimer = setTimeout(
 			() => {
