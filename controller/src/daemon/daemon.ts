@@ -54,6 +54,8 @@ export class Daemon implements Core {
 	/** Restores the table when something deletes it; holds while the firewall is down. */
 	private readonly tableWatch: TableWatch;
 	private lock: PidLock | undefined;
+	/** A config was taken into force while the firewall was down: resume() applies it. */
+	private heldChanges = false;
 	private readonly control: ControlSocketServer;
 	private readonly ubus: UbusTransport;
 	private readonly netifd: NetifdWatcher;
@@ -254,6 +256,7 @@ export class Daemon implements Core {
 	private async apply(config: Config): Promise<void> {
 		if (this.tableWatch.holding) {
 			this.applied = config;
+			this.heldChanges = true;
 			await this.triggers.update(config);
 			return;
 		}
@@ -273,9 +276,11 @@ export class Daemon implements Core {
 	 */
 	private resume(): Promise<void> {
 		return this.serial.run(async () => {
-			await this.dataplane.restoreIfMissing();
+			const restored = await this.dataplane.restoreIfMissing();
 			this.triggers.hold(false);
-			if (this.applied) await this.apply(this.applied);
+			const changed = this.heldChanges || !restored;
+			this.heldChanges = false;
+			if (changed && this.applied) await this.apply(this.applied);
 		});
 	}
 
