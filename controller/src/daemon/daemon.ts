@@ -18,6 +18,7 @@ import { dumpConntrack } from "../netlink/events";
 import { DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
 import { TriggerManager } from "../triggers/manager";
+import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
 import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
@@ -149,6 +150,8 @@ export class Daemon implements Core {
 			dataplane.skipped.map((s) => s.id),
 		);
 		const fileErrors = (this.store?.problems ?? []).filter(isError);
+		const firewall = this.tableWatch.status();
+		const trigger_stats = this.triggers.stats();
 		return {
 			version: pkg.version,
 			uptime: Math.floor((Date.now() - this.startedAt) / 1000),
@@ -160,10 +163,11 @@ export class Daemon implements Core {
 			triggers: config.triggers.length,
 			dmz: config.dmz.enabled,
 			openings: this.openings().length,
-			trigger_stats: this.triggers.stats(),
+			trigger_stats,
 			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
 			table: dataplane.table,
-			firewall: this.tableWatch.status(),
+			firewall,
+			keepalive: keptAliveBy(firewall.offloading, trigger_stats.keepalive.interval),
 			skipped: dataplane.skipped,
 			restores: dataplane.restores,
 			ubus: this.ubus.status(),
@@ -310,6 +314,14 @@ export class Daemon implements Core {
 	private logProblems(problems: Problem[]): void {
 		for (const p of problems) log(isError(p) ? "err" : "warning", formatProblem(p));
 	}
+}
+
+/** How trigger openings stay open while their connections are busy, for `status`. */
+function keptAliveBy(offloading: Offloading, interval: number): string {
+	const sweep = interval > 0 ? `every ${interval} s` : "while openings exist";
+	return offloading === "off"
+		? `packet-path rules, and conntrack activity ${sweep}`
+		: `conntrack activity ${sweep} (fw4 ${offloading} flow offloading: offloaded packets skip the packet-path rules)`;
 }
 
 /** The daemon's lock, or an error naming the daemon that holds it. */

@@ -53,6 +53,8 @@ export const CT_STATUS = {
 	SRC_NAT: 0x10,
 	DST_NAT: 0x20,
 	DYING: 0x200,
+	/** In a flowtable (fw4's flow offloading): its packets skip the forward hook. */
+	OFFLOAD: 0x4000,
 } as const;
 
 export const TCP_STATES = [
