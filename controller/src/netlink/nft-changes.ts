@@ -18,7 +18,7 @@ const RECEIVE_BUFFER = 2 << 20;
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export class NftChanges {
-	private reader: { cancel(): Promise<void> } | undefined;
+	private socket: NetlinkSocket | undefined;
 	private loop: Promise<void> | undefined;
 	private stopping = false;
 	losses = 0;
@@ -34,7 +34,7 @@ export class NftChanges {
 
 	async stop(): Promise<void> {
 		this.stopping = true;
-		await this.reader?.cancel().catch(() => undefined);
+		await this.socket?.cancel();
 		await this.loop;
 		this.loop = undefined;
 	}
@@ -69,25 +69,23 @@ export class NftChanges {
 
 	/** Reads until the stream ends; resolves true when notifications were lost. */
 	private async follow(socket: NetlinkSocket): Promise<boolean> {
-		const reader = socket.readable().getReader();
-		this.reader = reader;
+		this.socket = socket;
 		try {
-			for (;;) {
-				const r = await reader.read();
-				if (r.done) return false;
-				for (const m of parseMessages(r.value)) {
+			await socket.readEach((bytes) => {
+				for (const m of parseMessages(bytes)) {
 					const change = parseNftChange(m);
 					if (change) this.options.onChange(change);
 				}
-			}
+				return true;
+			});
+			return false;
 		} catch (e) {
 			if (this.stopping) return false;
 			const what = e instanceof NetlinkFormatError ? "an unreadable datagram" : message(e);
 			log("warning", `nftables changes: ${what}; subscribing again and looking at the tables`);
 			return true;
 		} finally {
-			this.reader = undefined;
-			reader.releaseLock();
+			this.socket = undefined;
 		}
 	}
 }
