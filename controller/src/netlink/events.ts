@@ -18,6 +18,7 @@ import {
 	dumpRequest,
 	isConntrackMessage,
 	type MarkFilter,
+	type OriginFilter,
 	parseConntrack,
 } from "./conntrack";
 import { conntrackPortFilter, type PortRange } from "./filter";
@@ -61,15 +62,15 @@ const ACCEPT_ALL = new Uint8Array([0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
 
 /**
  * The conntrack entries of the namespace now, IPv4 and IPv6 (with `mark`, only those so
- * marked), read on a socket of their own.
+ * marked; with `origin`, only those from that source), read on a socket of their own.
  */
-export async function dumpConntrack(mark?: MarkFilter): Promise<ConntrackEntry[]> {
+export async function dumpConntrack(mark?: MarkFilter, origin?: OriginFilter): Promise<ConntrackEntry[]> {
 	const socket = NetlinkSocket.open(NETLINK_NETFILTER);
 	const reader = socket.readable().getReader();
 	const seq = nextSeq++;
 	const entries: ConntrackEntry[] = [];
 	try {
-		socket.send(dumpRequest(seq, mark));
+		socket.send(dumpRequest(seq, mark, origin));
 		for (;;) {
 			const r = await reader.read();
 			if (r.done) throw new Error("conntrack dump: the socket closed before the end of the dump");

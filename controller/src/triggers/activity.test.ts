@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { type ConntrackEntry, CT_STATUS } from "../netlink/conntrack";
 import { configFromSections } from "../ruleset/golden/scenario";
 import { triggerSets } from "../ruleset/triggers";
-import { belongsTo, busyOpenings, type HeldOpening } from "./activity";
+import { belongsTo, busyOpenings, type HeldOpening, lookQueries } from "./activity";
 import { refreshCommands, sweepInterval } from "./keepalive";
 
 const config = configFromSections({
@@ -121,6 +121,19 @@ describe("busyOpenings", () => {
 	test("connections of nobody's opening are neither busy nor remembered", () => {
 		const other = outbound("192.168.1.99", REMOTE, 6, 443, b(1, 1));
 		expect(busyOpenings([other], [ircOpening], new Map()).counts.size).toBe(0);
+	});
+});
+
+describe("lookQueries", () => {
+	test("one dump of portrig-marked connections, one per LAN host and trigger protocol; none without openings", () => {
+		const udpAndTcp = held({ ...irc, proto: ["tcp", "udp"] }, HOST);
+		expect(lookQueries([ircOpening, udpAndTcp, held(irc, "192.168.1.11")])).toEqual([
+			{ mark: { value: 0x4000, mask: 0x4000 } },
+			{ origin: { family: "ipv4", src: HOST, proto: 6 } },
+			{ origin: { family: "ipv4", src: HOST, proto: 17 } },
+			{ origin: { family: "ipv4", src: "192.168.1.11", proto: 6 } },
+		]);
+		expect(lookQueries([])).toEqual([]);
 	});
 });
 

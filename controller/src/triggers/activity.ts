@@ -6,7 +6,8 @@
 // ~30 s) or moved bytes since the last look (nf_conntrack_acct, on by default on OpenWrt; fw4's
 // flowtable counts offloaded packets with `counter`).
 import type { Protocol } from "../config/schema";
-import { type ConntrackEntry, CT_STATUS } from "../netlink/conntrack";
+import { type ConntrackEntry, CT_STATUS, type MarkFilter, type OriginFilter } from "../netlink/conntrack";
+import { CT_MARK } from "../ruleset/layout";
 import { canonicalAddress } from "../ruleset/prefix";
 import type { TriggerSets, TriggerWithId } from "../ruleset/triggers";
 import type { KernelOpening } from "./elements";
@@ -34,6 +35,32 @@ export function belongsTo(entry: ConntrackEntry, held: HeldOpening): boolean {
 	return o.family === 4
 		? ((entry.status ?? 0) & CT_STATUS.DST_NAT) !== 0 && same(reply.src, o.host)
 		: same(orig.dst, o.host);
+}
+
+/** One conntrack dump, filtered by the kernel. */
+export type DumpQuery = { mark?: MarkFilter; origin?: OriginFilter };
+
+/**
+ * The dumps that find every connection of `held` without copying the whole table out: the
+ * connections openings let in carry portrig's accept mark (ruleset/triggers.ts), trigger
+ * connections come from their LAN host (one dump per host and protocol).
+ */
+export function lookQueries(held: HeldOpening[]): DumpQuery[] {
+	if (held.length === 0) return [];
+	const origins = new Map<string, OriginFilter>();
+	for (const { trigger, opening } of held)
+		for (const p of trigger.proto) {
+			const origin: OriginFilter = {
+				family: opening.family === 4 ? "ipv4" : "ipv6",
+				src: canonicalAddress(opening.host),
+				proto: PROTO_NUMBERS[p],
+			};
+			origins.set(JSON.stringify(origin), origin);
+		}
+	return [
+		{ mark: { value: CT_MARK.ACCEPT, mask: CT_MARK.ACCEPT } },
+		...[...origins.values()].map((origin) => ({ origin })),
+	];
 }
 
 /** Byte counts by conntrack entry, to compare with the next look. */

@@ -1,8 +1,9 @@
 // Keeps trigger openings open while their connections carry traffic that portrig's packet-path
 // rules do not see (fw4's flow offloading: offloaded packets skip the forward hook). While
-// openings exist, every third of the shortest idle timeout (at least 1 s), one conntrack dump
-// says which openings are busy (activity.ts); their elements are re-armed with the full timeout
-// in one transaction. Idle openings are left alone and expire on time.
+// openings exist, every third of the shortest idle timeout (at least 1 s), a look at conntrack
+// (dumps the kernel filters down to the openings' connections) says which openings are busy
+// (activity.ts); their elements are re-armed with the full timeout in one transaction. Idle
+// openings are left alone and expire on time.
 //
 // Re-arming is delete + add of the same elements in one transaction: `add element` leaves an
 // existing element's timer as it is (nft 1.0.6, kernels 6.1 to 6.18), and delete + add works on
@@ -10,14 +11,14 @@
 // opening meanwhile, that delete fails and the whole transaction changes nothing.
 import type { ConntrackEntry } from "../netlink/conntrack";
 import type { NftCommand } from "../ruleset/nft-json";
-import { type ByteCounts, busyOpenings, type HeldOpening } from "./activity";
+import { type ByteCounts, busyOpenings, type DumpQuery, type HeldOpening, lookQueries } from "./activity";
 import { addOpenings, deleteOpenings } from "./elements";
 
 export type KeepAliveOptions = {
 	/** The live openings now. */
 	held: () => HeldOpening[];
-	/** Every conntrack entry of the namespace. */
-	dump: () => Promise<ConntrackEntry[]>;
+	/** The conntrack entries one filtered dump finds. */
+	dump: (query: DumpQuery) => Promise<ConntrackEntry[]>;
 	/** Re-arms the busy openings (the trigger manager applies `refreshCommands` in its queue). */
 	refresh: (busy: HeldOpening[]) => Promise<void>;
 	onError: (e: unknown) => void;
@@ -83,7 +84,9 @@ export class KeepAlive {
 		try {
 			const held = this.options.held();
 			if (held.length > 0) {
-				const { busy, counts } = busyOpenings(await this.options.dump(), held, this.counts);
+				const entries: ConntrackEntry[] = [];
+				for (const query of lookQueries(held)) entries.push(...(await this.options.dump(query)));
+				const { busy, counts } = busyOpenings(entries, held, this.counts);
 				this.counts = counts;
 				this.stats_.sweeps++;
 				if (busy.length > 0) {

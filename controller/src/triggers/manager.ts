@@ -111,7 +111,7 @@ export class TriggerManager {
 	private readonly counts = { scans: 0, refused: 0, adopted: 0, readded: 0 };
 	private readonly keepAlive = new KeepAlive({
 		held: () => (this.held ? [] : this.liveOpenings()),
-		dump: () => dumpConntrack(),
+		dump: (query) => dumpConntrack(query.mark, query.origin),
 		refresh: (busy) => this.rearm(busy),
 		onError: (e) => log("err", `triggers: keeping busy openings open: ${message(e)}`),
 	});
