@@ -34,8 +34,9 @@ export type TableWatchOptions = {
 };
 
 export type TableWatchStatus = {
-	/** "following": the table is kept in place; "waiting_for_fw4": the firewall is down. */
-	state: "following" | "waiting_for_fw4" | "stopped";
+	/** "following": the table is kept in place; "waiting_for_fw4": the firewall is down;
+	 * "not_following": table changes cannot be followed (or the daemon is stopping). */
+	state: "following" | "waiting_for_fw4" | "not_following";
 	fw4: { table: boolean; beside: boolean };
 	offloading: Offloading;
 	/** Times nf_tables notifications were lost (each followed by a look at the kernel). */
@@ -52,10 +53,14 @@ export class TableWatch {
 	private fw4Seen = false;
 	private fw4Present = false;
 	private offloading: Offloading = "off";
-	/** True while the firewall is down and portrig keeps its table away. */
-	holding = false;
+	private held = false;
 
 	constructor(private readonly options: TableWatchOptions) {}
+
+	/** True while the firewall is down and portrig keeps its table away. */
+	get holding(): boolean {
+		return this.held;
+	}
 
 	/** Subscribes, then looks at the tables once (holding if the firewall is down already). */
 	async start(): Promise<void> {
@@ -66,8 +71,15 @@ export class TableWatch {
 			},
 			onLoss: () => void this.check(),
 		});
-		changes.start();
-		this.changes = changes;
+		try {
+			changes.start();
+			this.changes = changes;
+		} catch (e) {
+			log(
+				"err",
+				`cannot follow nft table changes (${message(e)}): a deleted table is not restored until the next reload`,
+			);
+		}
 		await this.check();
 	}
 
@@ -79,7 +91,7 @@ export class TableWatch {
 
 	status(): TableWatchStatus {
 		return {
-			state: !this.changes ? "stopped" : this.holding ? "waiting_for_fw4" : "following",
+			state: this.held ? "waiting_for_fw4" : this.changes ? "following" : "not_following",
 			fw4: { table: this.fw4Present, beside: this.besideFw4() },
 			offloading: this.offloading,
 			losses: this.changes?.losses ?? 0,
@@ -116,8 +128,8 @@ export class TableWatch {
 			);
 		this.offloading = offloading;
 		if (!this.fw4Present && this.besideFw4()) {
-			if (this.holding || (await nft.hasTable(TABLE.family, TABLE.name))) return;
-			this.holding = true;
+			if (this.held || (await nft.hasTable(TABLE.family, TABLE.name))) return;
+			this.held = true;
 			this.options.onHold();
 			log(
 				"notice",
@@ -125,8 +137,8 @@ export class TableWatch {
 			);
 			return;
 		}
-		if (this.holding) {
-			this.holding = false;
+		if (this.held) {
+			this.held = false;
 			await this.options.onResume();
 			log("notice", "the firewall started again: forwards, trigger openings and DMZ are back");
 			return;
