@@ -16,7 +16,7 @@ import { triggerSets } from "../controller/src/ruleset/triggers";
 import {
 	type ByteCounts,
 	busyOpenings,
-	type HeldOpening,
+	type LiveOpening,
 	lookQueries,
 } from "../controller/src/triggers/activity";
 
@@ -26,7 +26,7 @@ const [trigger] = configFromSections({
 	triggers: [{ id: "irc", name: "IRC", trigger_port: "6660-6669", open_port: ["113"] }],
 }).triggers;
 if (!trigger) throw new Error("no trigger");
-const held: HeldOpening[] = [
+const held: LiveOpening[] = [
 	{
 		trigger,
 		sets: triggerSets(trigger, 600),

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { type ConntrackEntry, CT_STATUS } from "../netlink/conntrack";
 import { configFromSections } from "../ruleset/golden/scenario";
 import { triggerSets } from "../ruleset/triggers";
-import { belongsTo, busyOpenings, type HeldOpening, lookQueries } from "./activity";
+import { belongsTo, busyOpenings, type LiveOpening, lookQueries } from "./activity";
 import { refreshCommands, sweepInterval } from "./keepalive";
 
 const config = configFromSections({
@@ -26,7 +26,7 @@ const HOST = "192.168.1.10";
 const REMOTE = "203.0.113.2";
 const WAN = "203.0.113.1";
 
-const held = (t: typeof irc, host: string, extra: Partial<HeldOpening["opening"]> = {}): HeldOpening => ({
+const held = (t: typeof irc, host: string, extra: Partial<LiveOpening["opening"]> = {}): LiveOpening => ({
 	trigger: t,
 	sets: triggerSets(t, 600),
 	opening: { family: 4, host, timeout: 600, expires: 300, ...extra },

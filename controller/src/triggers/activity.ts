@@ -14,16 +14,16 @@ import type { KernelOpening } from "./elements";
 import { PROTO_NUMBERS } from "./match";
 
 /** A live opening with what the kernel needs to refresh it. */
-export type HeldOpening = { trigger: TriggerWithId; sets: TriggerSets; opening: KernelOpening };
+export type LiveOpening = { trigger: TriggerWithId; sets: TriggerSets; opening: KernelOpening };
 
 const inRange = (port: number | undefined, r: { from: number; to: number }) =>
 	port !== undefined && port >= r.from && port <= r.to;
 const same = (a: string, b: string | undefined) =>
 	b !== undefined && canonicalAddress(a) === canonicalAddress(b);
 
-/** Whether `entry` is a connection of `held`: its trigger connection, or one it let in. */
-export function belongsTo(entry: ConntrackEntry, held: HeldOpening): boolean {
-	const { trigger: t, opening: o } = held;
+/** Whether `entry` is a connection of the opening: its trigger connection, or one it let in. */
+export function belongsTo(entry: ConntrackEntry, live: LiveOpening): boolean {
+	const { trigger: t, opening: o } = live;
 	if (entry.family !== (o.family === 4 ? "ipv4" : "ipv6")) return false;
 	const { orig, reply } = entry;
 	const uses = (protos: Protocol[]) => protos.some((p) => PROTO_NUMBERS[p] === orig.proto);
@@ -41,14 +41,14 @@ export function belongsTo(entry: ConntrackEntry, held: HeldOpening): boolean {
 export type DumpQuery = { mark?: MarkFilter; origin?: OriginFilter };
 
 /**
- * The dumps that find every connection of `held` without copying the whole table out: the
+ * The dumps that find every connection of the openings without copying the whole table out: the
  * connections openings let in carry portrig's accept mark (ruleset/triggers.ts), trigger
  * connections come from their LAN host (one dump per host and protocol).
  */
-export function lookQueries(held: HeldOpening[]): DumpQuery[] {
-	if (held.length === 0) return [];
+export function lookQueries(live: LiveOpening[]): DumpQuery[] {
+	if (live.length === 0) return [];
 	const origins = new Map<string, OriginFilter>();
-	for (const { trigger, opening } of held)
+	for (const { trigger, opening } of live)
 		for (const p of trigger.proto) {
 			const origin: OriginFilter = {
 				family: opening.family === 4 ? "ipv4" : "ipv6",
@@ -78,13 +78,13 @@ const entryKey = (e: ConntrackEntry) =>
  */
 export function busyOpenings(
 	entries: ConntrackEntry[],
-	held: HeldOpening[],
+	live: LiveOpening[],
 	previous: ByteCounts,
-): { busy: HeldOpening[]; counts: ByteCounts } {
+): { busy: LiveOpening[]; counts: ByteCounts } {
 	const counts: ByteCounts = new Map();
-	const busy = new Set<HeldOpening>();
+	const busy = new Set<LiveOpening>();
 	for (const entry of entries) {
-		const owners = held.filter((h) => belongsTo(entry, h));
+		const owners = live.filter((h) => belongsTo(entry, h));
 		if (owners.length === 0) continue;
 		const key = entryKey(entry);
 		const bytes = entry.bytes ? entry.bytes.orig + entry.bytes.reply : undefined;

@@ -11,16 +11,16 @@
 // opening meanwhile, that delete fails and the whole transaction changes nothing.
 import type { ConntrackEntry } from "../netlink/conntrack";
 import type { NftCommand } from "../ruleset/nft-json";
-import { type ByteCounts, busyOpenings, type DumpQuery, type HeldOpening, lookQueries } from "./activity";
+import { type ByteCounts, busyOpenings, type DumpQuery, type LiveOpening, lookQueries } from "./activity";
 import { addOpenings, deleteOpenings } from "./elements";
 
 export type KeepAliveOptions = {
 	/** The live openings now. */
-	held: () => HeldOpening[];
+	openings: () => LiveOpening[];
 	/** The conntrack entries one filtered dump finds. */
 	dump: (query: DumpQuery) => Promise<ConntrackEntry[]>;
 	/** Re-arms the busy openings (the trigger manager applies `refreshCommands` in its queue). */
-	refresh: (busy: HeldOpening[]) => Promise<void>;
+	refresh: (busy: LiveOpening[]) => Promise<void>;
 	onError: (e: unknown) => void;
 };
 
@@ -35,14 +35,14 @@ export type KeepAliveStats = {
 const MIN_INTERVAL_MS = 1000;
 
 /** Every third of the shortest timeout: a busy opening is re-armed before it can expire. */
-export function sweepInterval(held: HeldOpening[]): number {
-	if (held.length === 0) return 0;
-	return Math.max(MIN_INTERVAL_MS, Math.floor((Math.min(...held.map((h) => h.opening.timeout)) * 1000) / 3));
+export function sweepInterval(live: LiveOpening[]): number {
+	if (live.length === 0) return 0;
+	return Math.max(MIN_INTERVAL_MS, Math.floor((Math.min(...live.map((h) => h.opening.timeout)) * 1000) / 3));
 }
 
 /** Deletes and re-adds each opening's elements with its full timeout: one transaction. */
-export function refreshCommands(held: HeldOpening[]): NftCommand[] {
-	return held.flatMap(({ sets, opening }) => [
+export function refreshCommands(live: LiveOpening[]): NftCommand[] {
+	return live.flatMap(({ sets, opening }) => [
 		...deleteOpenings(sets, [opening]),
 		...addOpenings(sets, [{ ...opening, expires: opening.timeout }]),
 	]);
@@ -52,7 +52,7 @@ export class KeepAlive {
 	private timer: ReturnType<typeof setTimeout> | undefined;
 	private intervalMs = 0;
 	private counts: ByteCounts = new Map();
-	private readonly stats_ = { sweeps: 0, refreshed: 0 };
+	private readonly tally = { sweeps: 0, refreshed: 0 };
 	private stopped = false;
 
 	constructor(private readonly options: KeepAliveOptions) {}
@@ -60,7 +60,7 @@ export class KeepAlive {
 	/** Call when the openings changed: starts, re-times or stops the looks. */
 	update(): void {
 		if (this.stopped) return;
-		const interval = sweepInterval(this.options.held());
+		const interval = sweepInterval(this.options.openings());
 		if (interval === this.intervalMs && (this.timer || interval === 0)) return;
 		clearTimeout(this.timer);
 		this.timer = undefined;
@@ -76,22 +76,22 @@ export class KeepAlive {
 	}
 
 	stats(): KeepAliveStats {
-		return { interval: this.intervalMs / 1000, ...this.stats_ };
+		return { interval: this.intervalMs / 1000, ...this.tally };
 	}
 
 	private async sweep(): Promise<void> {
 		this.timer = undefined;
 		try {
-			const held = this.options.held();
-			if (held.length > 0) {
+			const live = this.options.openings();
+			if (live.length > 0) {
 				const entries: ConntrackEntry[] = [];
-				for (const query of lookQueries(held)) entries.push(...(await this.options.dump(query)));
-				const { busy, counts } = busyOpenings(entries, held, this.counts);
+				for (const query of lookQueries(live)) entries.push(...(await this.options.dump(query)));
+				const { busy, counts } = busyOpenings(entries, live, this.counts);
 				this.counts = counts;
-				this.stats_.sweeps++;
+				this.tally.sweeps++;
 				if (busy.length > 0) {
 					await this.options.refresh(busy);
-					this.stats_.refreshed += busy.length;
+					this.tally.refreshed += busy.length;
 				}
 			}
 		} catch (e) {

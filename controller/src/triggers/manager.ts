@@ -23,7 +23,7 @@ import { ConntrackEvents, type ConntrackEventsStats, dumpConntrack } from "../ne
 import { type Nft, NftError } from "../ruleset/nft";
 import { canonicalAddress } from "../ruleset/prefix";
 import { activeTriggers, type TriggerSets, type TriggerWithId, triggerSets } from "../ruleset/triggers";
-import type { HeldOpening } from "./activity";
+import type { LiveOpening } from "./activity";
 import {
 	addOpenings,
 	batch,
@@ -110,7 +110,7 @@ export class TriggerManager {
 	private held = false;
 	private readonly counts = { scans: 0, refused: 0, adopted: 0, readded: 0 };
 	private readonly keepAlive = new KeepAlive({
-		held: () => (this.held ? [] : this.liveOpenings()),
+		openings: () => (this.held ? [] : this.liveOpenings()),
 		dump: (query) => dumpConntrack(query.mark, query.origin),
 		refresh: (busy) => this.rearm(busy),
 		onError: (e) => log("err", `triggers: keeping busy openings open: ${message(e)}`),
@@ -454,7 +454,7 @@ export class TriggerManager {
 	// ---- writing the kernel -----------------------------------------------------------------------
 
 	/** The live openings with their structures (for the keep-alive). */
-	private liveOpenings(): HeldOpening[] {
+	private liveOpenings(): LiveOpening[] {
 		const now = Date.now();
 		return [...this.live.values()].flatMap((l) => {
 			const t = this.triggers.get(l.trigger);
@@ -464,15 +464,16 @@ export class TriggerManager {
 
 	/**
 	 * Re-arms busy openings with their full timeout, those the kernel still holds for the same
-	 * host (read again first). A transaction refused because one changed meanwhile is retried
-	 * once with what is left.
+	 * host (read again first). A transaction refused because one expired or changed hands
+	 * meanwhile is retried once with what is left.
 	 */
-	private rearm(busy: HeldOpening[]): Promise<void> {
+	private rearm(busy: LiveOpening[]): Promise<void> {
 		const ids = [...new Set(busy.map((b) => b.trigger.id))];
+		// As the kernel holds them now (the key names the host: another host's opening is not one).
 		const still = () =>
-			busy.filter((b) => {
+			busy.flatMap((b) => {
 				const l = this.live.get(keyOf(b.trigger.id, b.opening));
-				return l !== undefined && sameAddress(l.host, b.opening.host);
+				return l ? [{ ...b, opening: l }] : [];
 			});
 		return this.serial.run(async () => {
 			try {
