@@ -120,7 +120,7 @@ export class TableWatch {
 		const nft = this.options.dataplane.nft;
 		this.fw4Present = await nft.hasTable(FW4_TABLE.family, FW4_TABLE.name);
 		if (this.fw4Present) this.fw4Seen = true;
-		const offloading = this.fw4Present ? offloadingOf(await nft.list(["flowtables"])) : "off";
+		const offloading = this.fw4Present ? offloadingOf(await nft.run(["list", "flowtables"])) : "off";
 		if (offloading !== this.offloading)
 			log(
 				"notice",
