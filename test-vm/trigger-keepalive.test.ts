@@ -1,9 +1,9 @@
 // Trigger openings stay open while their connections carry traffic that portrig's packet-path
 // rules do not see — as with fw4's flow offloading, whose offloaded packets skip the forward
-// hook — and close on time once idle. This kernel has no flowtables: the test empties the
-// trigger's packet-path chain instead, so only the daemon's conntrack keep-alive can re-arm
-// the opening. Real connections in the lab; the router counts bytes per connection
-// (nf_conntrack_acct, on by default on OpenWrt).
+// hook — and close on time once idle. The test needs no flowtable (many kernels have none): it
+// empties the trigger's packet-path chain instead, so only the daemon's conntrack keep-alive
+// can re-arm the opening. Real connections in the lab; the router counts bytes per connection
+// (nf_conntrack_acct, which OpenWrt's sysctl-nf-conntrack.conf turns on).
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
 import { ADDR, Lab } from "./lib/lab";
