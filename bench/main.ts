@@ -5,10 +5,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bench, machine } from "./bench";
 import { forwardsBench } from "./forwards";
+import { keepaliveBench } from "./keepalive";
 import { netlinkBench } from "./netlink";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench];
+const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench, keepaliveBench];
 
 const sections: string[] = [];
 for (const bench of BENCHES) sections.push(await bench.run());

@@ -9,7 +9,8 @@ type Command = { usage: string; summary: string; run: (args: string[]) => Promis
 
 const COMMANDS: Record<string, Command> = {
 	daemon: {
-		usage: "daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH]",
+		usage:
+			"daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH] [--fw4-lock PATH] [--log auto|syslog]",
 		summary:
 			"run portrigd: apply the config to nftables, follow conntrack, serve ubus and the control socket",
 		run: daemonCommand,
