@@ -1,4 +1,4 @@
-// Forwards → elements of portrig's forward maps and pinhole sets (pure).
+// Forwards → elements of portrig's forward maps and pinhole sets, as nft text (pure).
 //
 // Each enabled forward becomes a handful of map elements, never rules, so the number of
 // forwards does not change how many lookups a new connection costs. IPv4 forwards:
@@ -16,12 +16,14 @@
 // same port could not both win, so forwards that overlap an earlier one are left out and
 // reported (first in config order wins). A forward restricted to sources may share its port
 // with an unrestricted one: the restricted maps are looked up first.
+//
+// The elements are kept per forward (a Group), and a forward's own elements are remembered per
+// forward object: the config store hands over the same object for a forward that did not
+// change, so a change among 10,000 forwards renders one forward and diffs one group.
 import { familyOf } from "../config/address";
 import type { Config, Forward, PortRange, Protocol } from "../config/schema";
-import { concat, type Expr, range } from "./nft-json";
 import { formatPrefix, type Prefix, parsePrefix, prefixesOverlap } from "./prefix";
-
-type MapDecl = { type: string[]; map?: string; interval: boolean };
+import type { ElementRef, Group, SetDecl } from "./spec";
 
 export const FORWARD_SETS = {
 	wan4_addr: { type: ["inet_proto", "inet_service"], map: "ipv4_addr", interval: false },
@@ -34,10 +36,14 @@ export const FORWARD_SETS = {
 	lan4_range: { type: ["inet_proto", "inet_service"], map: "ipv4_addr", interval: true },
 	pin6: { type: ["inet_proto", "ipv6_addr", "inet_service"], interval: true },
 	pin6_src: { type: ["inet_proto", "ipv6_addr", "ipv6_addr", "inet_service"], interval: true },
-} as const satisfies Record<string, MapDecl>;
+} as const satisfies Record<string, { type: string[]; map?: string; interval: boolean }>;
 
 export type ForwardSetName = keyof typeof FORWARD_SETS;
-export type ForwardElements = Record<ForwardSetName, Expr[]>;
+
+export function forwardSetDecl(name: ForwardSetName): SetDecl {
+	const d: { type: readonly string[]; map?: string; interval: boolean } = FORWARD_SETS[name];
+	return { type: [...d.type], ...(d.map ? { map: d.map } : {}), flags: d.interval ? ["interval"] : [] };
+}
 
 /** A forward that is not in the ruleset, and why. */
 export type SkippedForward = { id: string; reason: string };
@@ -110,78 +116,111 @@ function keepsPorts(f: Forward): boolean {
 	return !d || (d.from === f.src_dport.from && d.to === f.src_dport.to);
 }
 
-function emptyElements(): ForwardElements {
-	const out = {} as ForwardElements;
-	for (const name of Object.keys(FORWARD_SETS) as ForwardSetName[]) out[name] = [];
-	return out;
-}
+/** nft text of a port or a port range. */
+export const portText = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
 
-/**
- * Elements for `wanAddr`/`wanPort`/`wanRange` (or the LAN copies) of one unrestricted IPv4
- * forward on one protocol.
- */
-function unrestrictedElements(
-	f: Forward,
-	proto: Protocol,
-	out: ForwardElements,
-	maps: { addr: ForwardSetName; port: ForwardSetName; range: ForwardSetName },
-) {
+const element = (set: ForwardSetName, key: string, value?: string | number): ElementRef =>
+	value === undefined ? [set, key, key] : [set, `${key} : ${value}`, key];
+
+type Maps = { addr: ForwardSetName; port: ForwardSetName; range: ForwardSetName };
+const WAN_MAPS: Maps = { addr: "wan4_addr", port: "wan4_port", range: "wan4_range" };
+const LAN_MAPS: Maps = { addr: "lan4_addr", port: "lan4_port", range: "lan4_range" };
+
+/** Elements of one unrestricted IPv4 forward on one protocol (the WAN maps, or the LAN copies). */
+function unrestrictedElements(f: Forward, proto: Protocol, maps: Maps): ElementRef[] {
 	const { from, to } = f.src_dport;
-	if (from !== to && keepsPorts(f)) {
-		out[maps.range].push([concat(proto, range(from, to)), f.dest_ip]);
-		return;
-	}
+	if (from !== to && keepsPorts(f)) return [element(maps.range, `${proto} . ${from}-${to}`, f.dest_ip)];
+	const out: ElementRef[] = [];
 	for (let p = from; p <= to; p++) {
 		const q = destPort(f, p);
 		if (q === undefined) continue;
-		out[maps.addr].push([concat(proto, p), f.dest_ip]);
-		if (q !== p) out[maps.port].push([concat(proto, p), q]);
+		out.push(element(maps.addr, `${proto} . ${p}`, f.dest_ip));
+		if (q !== p) out.push(element(maps.port, `${proto} . ${p}`, q));
 	}
+	return out;
 }
 
-function restrictedElements(f: Forward, proto: Protocol, sources: Prefix[], out: ForwardElements) {
+function restrictedElements(f: Forward, proto: Protocol, sources: Prefix[]): ElementRef[] {
 	const { from, to } = f.src_dport;
 	const dest = f.dest_port;
+	const out: ElementRef[] = [];
 	for (const s of sources) {
-		const src = formatPrefixExpr(s);
-		out.wan4_src_addr.push([concat(proto, src, range(from, to)), f.dest_ip]);
+		const src = formatPrefix(s);
+		out.push(element("wan4_src_addr", `${proto} . ${src} . ${portText(from, to)}`, f.dest_ip));
 		if (keepsPorts(f)) continue;
 		if (dest && dest.from === dest.to) {
-			out.wan4_src_port.push([concat(proto, src, range(from, to)), dest.from]);
+			out.push(element("wan4_src_port", `${proto} . ${src} . ${portText(from, to)}`, dest.from));
 			continue;
 		}
 		for (let p = from; p <= to; p++) {
 			const q = destPort(f, p);
-			if (q !== undefined) out.wan4_src_port.push([concat(proto, src, p), q]);
+			if (q !== undefined) out.push(element("wan4_src_port", `${proto} . ${src} . ${p}`, q));
 		}
 	}
+	return out;
 }
 
-/** nft JSON for a prefix: a bare address, or {"prefix": {addr, len}}. */
-export function formatPrefixExpr(p: Prefix): Expr {
-	const text = formatPrefix(p);
-	const [addr, len] = text.split("/");
-	return len === undefined ? addr : { prefix: { addr, len: Number(len) } };
+/** What one forward is, for the checks: its family, LAN host, and source restriction. */
+function shape(f: Forward) {
+	const family = familyOf(f.dest_ip);
+	const host = family === 6 ? formatPrefix(parsePrefix(f.dest_ip)) : f.dest_ip;
+	const allSources = f.src_ip.map(parsePrefix);
+	const sources = allSources.filter((s) => s.family === family);
+	return { family, host, allSources, restricted: sources.length ? sources : undefined };
 }
 
-export function forwardElements(config: Config): { elements: ForwardElements; skipped: SkippedForward[] } {
-	const out = emptyElements();
+/** A forward's WAN-side elements (maps or pinholes); pure in the forward. */
+function wanElements(f: Forward): ElementRef[] {
+	const { family, host, restricted } = shape(f);
+	const out: ElementRef[] = [];
+	for (const proto of f.proto) {
+		if (family === 6) {
+			const dport = portText(f.src_dport.from, f.src_dport.to);
+			if (restricted)
+				for (const s of restricted)
+					out.push(element("pin6_src", `${proto} . ${formatPrefix(s)} . ${host} . ${dport}`));
+			else out.push(element("pin6", `${proto} . ${host} . ${dport}`));
+		} else if (restricted) out.push(...restrictedElements(f, proto, restricted));
+		else out.push(...unrestrictedElements(f, proto, WAN_MAPS));
+	}
+	return out;
+}
+
+/** Per forward object: its WAN elements, and its group for a given set of reflected protocols. */
+const rendered = new WeakMap<Forward, { wan: ElementRef[]; reflected: string; group?: Group }>();
+
+function groupOf(f: Forward, reflected: Protocol[]): Group {
+	let r = rendered.get(f);
+	if (!r) {
+		r = { wan: wanElements(f), reflected: "" };
+		rendered.set(f, r);
+	}
+	const key = reflected.join(" ");
+	if (!r.group || r.reflected !== key) {
+		const lan = reflected.flatMap((proto) => unrestrictedElements(f, proto, LAN_MAPS));
+		r.group = { source: f, elements: lan.length ? [...r.wan, ...lan] : r.wan };
+		r.reflected = key;
+	}
+	return r.group;
+}
+
+export type ForwardRender = { groups: Map<string, Group>; skipped: SkippedForward[] };
+
+export function forwardElements(config: Config): ForwardRender {
+	const groups = new Map<string, Group>();
 	const skipped: SkippedForward[] = [];
 	const wan = new ClaimIndex();
 	const lan = new ClaimIndex();
-	if (!config.globals.enabled) return { elements: out, skipped };
+	if (!config.globals.enabled) return { groups, skipped };
 
+	const accepted: Config["forwards"] = [];
 	for (const f of config.forwards) {
 		if (!f.enabled) continue;
-		const family = familyOf(f.dest_ip);
-		const host = family === 6 ? formatPrefix(parsePrefix(f.dest_ip)) : f.dest_ip;
-		const allSources = f.src_ip.map(parsePrefix);
-		const sources = allSources.filter((s) => s.family === family);
-		if (allSources.length && !sources.length) {
+		const { family, host, allSources, restricted } = shape(f);
+		if (allSources.length && !restricted) {
 			skipped.push({ id: f.id, reason: `no src_ip of the IPv${family} family of dest_ip ${f.dest_ip}` });
 			continue;
 		}
-		const restricted = sources.length ? sources : undefined;
 		const claims: Claim[] = f.proto.map((proto) => ({
 			id: f.id,
 			proto,
@@ -198,26 +237,14 @@ export function forwardElements(config: Config): { elements: ForwardElements; sk
 			continue;
 		}
 		for (const c of claims) wan.add(c);
-
-		for (const proto of f.proto) {
-			if (family === 6) {
-				const dport = range(f.src_dport.from, f.src_dport.to);
-				if (restricted)
-					for (const s of restricted) out.pin6_src.push(concat(proto, formatPrefixExpr(s), host, dport));
-				else out.pin6.push(concat(proto, host, dport));
-				continue;
-			}
-			if (restricted) restrictedElements(f, proto, restricted, out);
-			else unrestrictedElements(f, proto, out, { addr: "wan4_addr", port: "wan4_port", range: "wan4_range" });
-		}
+		accepted.push(f);
 	}
 
 	// NAT loopback: LAN clients are not the remote sources a restriction names, so every
 	// reflecting IPv4 forward gets LAN elements; unrestricted forwards first, then the first of
 	// several restricted forwards sharing a port.
-	const reflecting = config.forwards.filter(
-		(f) => f.enabled && f.reflection && familyOf(f.dest_ip) === 4 && !skipped.some((s) => s.id === f.id),
-	);
+	const reflected = new Map<Forward, Protocol[]>();
+	const reflecting = accepted.filter((f) => f.reflection && familyOf(f.dest_ip) === 4);
 	const ordered = [
 		...reflecting.filter((f) => !f.src_ip.length),
 		...reflecting.filter((f) => f.src_ip.length),
@@ -227,8 +254,9 @@ export function forwardElements(config: Config): { elements: ForwardElements; sk
 			const claim: Claim = { id: f.id, proto, ports: f.src_dport, bucket: `4 ${proto}` };
 			if (lan.conflict(claim)) continue;
 			lan.add(claim);
-			unrestrictedElements(f, proto, out, { addr: "lan4_addr", port: "lan4_port", range: "lan4_range" });
+			reflected.set(f, [...(reflected.get(f) ?? []), proto]);
 		}
 	}
-	return { elements: out, skipped };
+	for (const f of accepted) groups.set(f.id, groupOf(f, reflected.get(f) ?? []));
+	return { groups, skipped };
 }

@@ -1,0 +1,45 @@
+// How portrig talks to nftables: an NftRunner runs one Transaction (all or nothing) and lists
+// objects as nft's JSON. Three runners: libnftables in this process (libnftables.ts), the `nft`
+// command (command.ts: a missing library, or a command prefix such as `ip netns exec NS`), and
+// an in-memory model for unit tests (fake.ts).
+import { TABLE } from "./layout";
+import type { Transaction } from "./transaction";
+
+export type RunnerKind = "libnftables" | "command" | "fake";
+
+export interface NftRunner {
+	readonly kind: RunnerKind;
+	/** Runs the transaction's script as one transaction; throws NftError when nft refuses it. */
+	run(tx: Transaction): Promise<void>;
+	/** `nft -j [-t] list WHAT`: the JSON text nft prints (terse: without set elements). */
+	list(what: string, opts?: { terse?: boolean }): Promise<string>;
+}
+
+/** nft refused a command; `stderr` is nft's own error text. */
+export class NftError extends Error {
+	constructor(
+		readonly command: string,
+		readonly stderr: string,
+		readonly code: number,
+	) {
+		super(
+			`nft failed: ${stderr.trim().split("\n").filter(Boolean).slice(0, 6).join(" | ") || `exit ${code}`}`,
+		);
+		this.name = "NftError";
+	}
+}
+
+/** The error nft gives for an object that does not exist. */
+export const isMissing = (e: unknown): boolean =>
+	e instanceof NftError && /No such file or directory/.test(e.stderr);
+
+/** `list WHAT` that resolves to undefined when the object does not exist. */
+export function listIfPresent(nft: NftRunner, what: string, opts?: { terse?: boolean }) {
+	return nft.list(what, opts).catch((e) => {
+		if (isMissing(e)) return undefined;
+		throw e;
+	});
+}
+
+/** portrig's table as `list table` names it. */
+export const TABLE_REF = `table ${TABLE.family} ${TABLE.name}`;
