@@ -15,8 +15,9 @@ import { type Counters, countConnections } from "../counters/counters";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
 import { dumpConntrack } from "../netlink/events";
-import { DataPlane } from "../ruleset/dataplane";
+import { type ApplyResult, type ChangeHint, DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
+import type { Env } from "../ruleset/render";
 import { TriggerManager } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
 import { Serial } from "./serial";
@@ -75,10 +76,11 @@ export class Daemon implements Core {
 		if (!config) throw invalidConfig(this.options.configFile, store.problems, "");
 		this.store = store;
 		await this.control.start();
-		// Openings a crashed daemon left in the kernel: read before the first apply re-creates the table.
+		// The table a previous daemon left (restart, upgrade, crash) is taken over, not re-created:
+		// its openings are read first, and go back only into sets the first apply had to re-create.
 		await this.triggers.adopt(config);
-		await this.serial.run(() => this.apply(config));
-		await this.triggers.start(config);
+		const { recreatedSets } = await this.serial.run(() => this.apply(config));
+		await this.triggers.start(config, recreatedSets);
 		await this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
@@ -90,20 +92,22 @@ export class Daemon implements Core {
 
 	/**
 	 * Stops the transports (the socket file goes), then deletes portrig's nft table so nothing
-	 * stays open without the daemon. (A crash leaves the table; the next start takes it over.)
+	 * stays open without the daemon — unless `keepTable` (a restart: SIGUSR1), when the table
+	 * stays in force for the next daemon to take over, as after a crash.
 	 */
-	async stop(): Promise<void> {
+	async stop(keepTable = false): Promise<void> {
 		await this.serial.run(async () => {
 			this.netifd.stop();
 			this.ubus.stop();
 			await this.control.stop();
 			this.dataplane.unwatch();
 			await this.triggers.stop();
-			if (this.applied)
+			if (this.applied && keepTable) await this.dataplane.release();
+			else if (this.applied)
 				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
 			this.applied = undefined;
 		});
-		log("notice", "stopped");
+		log("notice", keepTable ? "stopped; the nft table stays for the next start" : "stopped");
 	}
 
 	// ---- Core ---------------------------------------------------------------------------------
@@ -137,6 +141,7 @@ export class Daemon implements Core {
 			trigger_stats: this.triggers.stats(),
 			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
 			table: dataplane.table,
+			nft: dataplane.nft,
 			skipped: dataplane.skipped,
 			restores: dataplane.restores,
 			ubus: this.ubus.status(),
@@ -222,16 +227,33 @@ export class Daemon implements Core {
 		return this.store;
 	}
 
-	/** Makes the kernel match `config`; `applied` changes only when it did. */
-	private async apply(config: Config): Promise<void> {
+	/**
+	 * Makes the kernel match `config`; `applied` changes only when it did. `change` names the one
+	 * entry that changed (an API change), so the data plane renders and diffs only that.
+	 */
+	private async apply(config: Config, change?: ChangeHint): Promise<ApplyResult> {
 		this.target = config;
 		try {
-			await this.dataplane.apply(config, this.netifd.current());
+			const result = await this.dataplane.apply(config, this.env(), change);
 			this.applied = config;
 			await this.triggers.update(config);
+			return result;
 		} finally {
 			this.target = this.applied;
 		}
+	}
+
+	/**
+	 * The devices for the ruleset. A side that comes from the globals but has none there is not
+	 * known yet (netifd has not answered): the kernel's device set stays as it is until it does.
+	 */
+	private env(): Env {
+		const env = this.netifd.current();
+		const known = (side: "wan" | "lan", devices: string[]) =>
+			env.source[side] === "globals" && devices.length === 0 ? undefined : devices;
+		const wanDevices = known("wan", env.wanDevices);
+		const lanDevices = known("lan", env.lanDevices);
+		return { ...(wanDevices ? { wanDevices } : {}), ...(lanDevices ? { lanDevices } : {}) };
 	}
 
 	/** netifd/fw4 changed the WAN or LAN devices: the same config onto the new device sets. */

@@ -13,8 +13,8 @@ export function runDaemon(options: DaemonOptions): Promise<number> {
 	return new Promise((resolve) => {
 		let stopping = false;
 		const starting = daemon.start();
-		const finish = (code: number) => {
-			daemon.stop().then(
+		const finish = (code: number, keepTable = false) => {
+			daemon.stop(keepTable).then(
 				() => {
 					dispose();
 					resolve(code);
@@ -40,9 +40,11 @@ export function runDaemon(options: DaemonOptions): Promise<number> {
 				if (stopping) return;
 				stopping = true;
 				log("notice", `${signal}: stopping`);
+				// SIGUSR1: a restart (init script, upgrade); the next daemon takes the table over.
+				const keep = signal === "SIGUSR1";
 				starting.then(
-					() => finish(0),
-					() => finish(0),
+					() => finish(0, keep),
+					() => finish(0, keep),
 				);
 			},
 		});
