@@ -4,11 +4,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bench, machine } from "./bench";
+import { dataplaneBench } from "./dataplane";
 import { forwardsBench } from "./forwards";
 import { netlinkBench } from "./netlink";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench];
+const BENCHES: Bench[] = [forwardsBench, dataplaneBench, triggersBench, netlinkBench];
 
 const sections: string[] = [];
 for (const bench of BENCHES) sections.push(await bench.run());

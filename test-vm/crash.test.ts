@@ -102,7 +102,7 @@ test(`${ROUNDS} × kill -9 during a reload: never a partial ruleset, and a resta
 	const seen = { old: 0, new: 0 };
 	let current: "a" | "b" = "a";
 	for (let round = 0; round < ROUNDS; round++) {
-		const next = current === "a" ? "b" : "a";
+		const next: "a" | "b" = current === "a" ? "b" : "a";
 		const before = current === "a" ? renderA : renderB;
 		const after = current === "a" ? renderB : renderA;
 		writeFileSync(daemon.configFile, texts[next]);
