@@ -20,7 +20,7 @@ import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
 import { NftCommand } from "./command";
 import { plan, reconcile, recreate } from "./diff";
-import type { SkippedForward } from "./forwards";
+import type { ForwardRender, SkippedForward } from "./forwards";
 import { readTable } from "./kernel";
 import { TABLE } from "./layout";
 import { Libnftables } from "./libnftables";
@@ -90,7 +90,7 @@ export function defaultRunner(prefix: string[] = []): NftRunner {
 	return Libnftables.load() ?? new NftCommand();
 }
 
-type Applied = { spec: RulesetSpec; parts: Parts; skipped: SkippedForward[] };
+type Applied = { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipped: SkippedForward[] };
 
 export class DataPlane {
 	readonly nft: NftRunner;
@@ -140,14 +140,20 @@ export class DataPlane {
 	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
 		if (!prev || !change || change.type === "globals") return buildRuleset(config, env);
-		const forwards = forwardPart(config);
+		const forwards = forwardPart(
+			config,
+			change.type === "forward" && change.id !== undefined
+				? { prev: prev.forwards, id: change.id }
+				: undefined,
+		);
 		const parts: Parts = {
 			devices: devicePart(env),
 			forwards: forwards.part,
 			triggers: change.type === "trigger" ? triggerPart(config) : prev.parts.triggers,
 			dmz: dmzPart(config, env),
 		};
-		return { spec: joinParts(parts, forwards.groups), parts, skipped: forwards.skipped };
+		const { groups, skipped } = forwards.render;
+		return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
 	}
 
 	/**

@@ -32,7 +32,9 @@
 import type { Config, Protocol } from "../config/schema";
 import {
 	FORWARD_SETS,
+	type ForwardRender,
 	type ForwardSetName,
+	forwardChanged,
 	forwardElements,
 	forwardSetDecl,
 	portText,
@@ -89,13 +91,15 @@ const dnatVia = (key: string, addrMap: string, portMap?: string) =>
 		? `${T.TCP_UDP} dnat ip to ${key} map @${addrMap} : ${key} map @${portMap}`
 		: `dnat ip to ${key} map @${addrMap}`;
 
-/** The forward part; its sets' elements are in `groups`, one group per forward. */
-export function forwardPart(config: Config): {
-	part: Part;
-	groups: Map<string, Group>;
-	skipped: SkippedForward[];
-} {
-	const { groups, skipped } = forwardElements(config);
+/**
+ * The forward part; its sets' elements are in `render.groups`, one group per forward. With the
+ * previous render and the id of the one forward that changed, only that forward is rendered.
+ */
+export function forwardPart(
+	config: Config,
+	changed?: { prev: ForwardRender; id: string },
+): { part: Part; render: ForwardRender } {
+	const render = (changed && forwardChanged(changed.prev, config, changed.id)) ?? forwardElements(config);
 	const wan = "forward_wan4";
 	const lan = "forward_lan4";
 	const loopbackBits = CT_MARK.ACCEPT | CT_MARK.LOOPBACK;
@@ -148,7 +152,7 @@ export function forwardPart(config: Config): {
 	const sets = (Object.keys(FORWARD_SETS) as ForwardSetName[]).map(
 		(name): SetSpec => ({ name, decl: forwardSetDecl(name), elements: new Map() }),
 	);
-	return { part: { sets, chains }, groups, skipped };
+	return { part: { sets, chains }, render };
 }
 
 /** Merges overlapping or adjacent ranges per protocol (the kernel refuses overlapping intervals). */
@@ -236,7 +240,7 @@ export function joinParts(parts: Parts, groups: Map<string, Group>): RulesetSpec
 export function buildRuleset(
 	config: Config,
 	env: Env,
-): { spec: RulesetSpec; parts: Parts; skipped: SkippedForward[] } {
+): { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipped: SkippedForward[] } {
 	const forwards = forwardPart(config);
 	const parts: Parts = {
 		devices: devicePart(env),
@@ -244,7 +248,8 @@ export function buildRuleset(
 		triggers: triggerPart(config),
 		dmz: dmzPart(config, env),
 	};
-	return { spec: joinParts(parts, forwards.groups), parts, skipped: forwards.skipped };
+	const { groups, skipped } = forwards.render;
+	return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
 }
 
 /** Every group element by set, in one pass (a creation at 10,000 forwards). */
