@@ -252,11 +252,13 @@ export function buildRuleset(
 	return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
 }
 
-/** Every group element by set, in one pass (a creation at 10,000 forwards). */
-export function elementsBySet(spec: RulesetSpec): Map<string, string[]> {
+/** The elements of `sets` (default all), group elements included, in one pass over the groups. */
+export function elementsBySet(spec: RulesetSpec, sets = spec.sets): Map<string, string[]> {
 	const out = new Map<string, string[]>();
-	for (const s of spec.sets) if (s.elements) out.set(s.name, [...s.elements.keys()]);
-	for (const g of spec.groups.values()) for (const [name, text] of g.elements) out.get(name)?.push(text);
+	for (const s of sets) if (s.elements) out.set(s.name, [...s.elements.keys()]);
+	// Only the forward sets get elements from groups: they hold none of their own.
+	if (sets.some((s) => s.elements?.size === 0))
+		for (const g of spec.groups.values()) for (const [name, text] of g.elements) out.get(name)?.push(text);
 	return out;
 }
 
@@ -267,7 +269,7 @@ export function addCreation(
 	sets = spec.sets,
 	chains = spec.chains,
 ): Transaction {
-	const bySet = elementsBySet(spec);
+	const bySet = elementsBySet(spec, sets);
 	for (const s of sets) tx.addSet(s);
 	for (const s of sets) tx.addElements(s.name, bySet.get(s.name) ?? []);
 	for (const c of chains) tx.addChain(c.name, c.base);
