@@ -94,6 +94,8 @@ type Applied = { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipp
 
 export class DataPlane {
 	readonly nft: NftRunner;
+	/** The command prefix that runs nft and reads /proc/net elsewhere (empty: here). */
+	readonly prefix: string[];
 	private readonly serial = new Serial();
 	private applied: Applied | undefined;
 	private lastConfig: Config | undefined;
@@ -107,7 +109,8 @@ export class DataPlane {
 	private refreshing: Promise<void> | undefined;
 
 	constructor(private readonly options: DataPlaneOptions = {}) {
-		this.nft = options.runner ?? defaultRunner(options.prefix);
+		this.prefix = options.prefix ?? [];
+		this.nft = options.runner ?? defaultRunner(this.prefix);
 	}
 
 	/**
@@ -231,7 +234,7 @@ export class DataPlane {
 	}
 
 	private startMonitor(): void {
-		const proc = Bun.spawn([...(this.options.prefix ?? []), "nft", "-j", "monitor", "destroy", "tables"], {
+		const proc = Bun.spawn([...this.prefix, "nft", "-j", "monitor", "destroy", "tables"], {
 			stdout: "pipe",
 			stderr: "ignore",
 		});
