@@ -26,9 +26,11 @@
 //   th dport, meta l4proto in concatenations         kernel 4.x,  nft 0.9.2
 //   fib daddr type / fib daddr . iif type            kernel 4.10, nft 0.7
 //   ct mark set ct mark | bits, negated set lookups  kernel 4.x
-//   map updates from the packet path (triggers)     kernel 4.x,  nft 0.9.x (text; JSON only from 1.0.9)
+//   add/update @map { k : v } from the packet path  verified with nft 1.0.6, kernel 6.x (triggers);
+//                                                    text only: nft's JSON has it from 1.0.9
+//   the whole table as one nft text transaction      libnftables nft_run_cmd_from_buffer / nft -f
 // Not used: concatenated map data (`: ipv4_addr . inet_service`), hence separate address and
-// port maps (kept as they were when the ruleset was loaded as JSON, which crashed nft 1.0.6).
+// port maps (kept from when the ruleset was loaded as JSON, whose nft 1.0.6 parser crashed on it).
 import type { Config, Protocol } from "../config/schema";
 import {
 	FORWARD_SETS,
