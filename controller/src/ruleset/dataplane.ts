@@ -21,7 +21,7 @@ import { log } from "../log/log";
 import { NftCommand } from "./command";
 import { plan, reconcile, recreate } from "./diff";
 import type { ForwardRender, SkippedForward } from "./forwards";
-import { readTable } from "./kernel";
+import { hasTable, readTable } from "./kernel";
 import { TABLE } from "./layout";
 import { Libnftables } from "./libnftables";
 import {
@@ -178,7 +178,7 @@ export class DataPlane {
 			await this.nft.run(p.tx);
 		} catch (e) {
 			// The table may have vanished under us (flush ruleset): then create it whole.
-			if (!isMissing(e) || (await readTable(this.nft))) throw e;
+			if (!isMissing(e) || (await hasTable(this.nft))) throw e;
 			await this.restoreWith(next.spec);
 			this.applied = next;
 			return [];
@@ -208,7 +208,7 @@ export class DataPlane {
 	restoreIfMissing(): Promise<boolean> {
 		return this.serial.run(async () => {
 			const applied = this.applied;
-			if (!applied || (await readTable(this.nft))) return false;
+			if (!applied || (await hasTable(this.nft))) return false;
 			await this.restoreWith(applied.spec);
 			return true;
 		});
@@ -311,7 +311,7 @@ export class DataPlane {
 		for (const g of spec?.groups.values() ?? [])
 			for (const [name] of g.elements) elements[name] = (elements[name] ?? 0) + 1;
 		return {
-			table: (await readTable(this.nft)) !== undefined,
+			table: await hasTable(this.nft),
 			applied: this.applied !== undefined,
 			nft: this.nft.kind,
 			skipped: this.skipped,

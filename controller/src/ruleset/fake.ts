@@ -4,7 +4,7 @@
 // chain that is not there, a set or chain still used by a rule). The lab tests (test-vm/) run
 // the real thing; this lets the data plane and the trigger manager be tested without root.
 import { TABLE } from "./layout";
-import { NftError, type NftRunner, TABLE_REF } from "./runner";
+import { NftError, type NftRunner } from "./runner";
 import { type BaseChain, declText, type SetDecl } from "./spec";
 import type { Op, Transaction } from "./transaction";
 
@@ -137,8 +137,9 @@ export class FakeNft implements NftRunner {
 		this.table = t;
 	}
 
+	/** Answers the listings portrig uses: `tables|sets|maps|chains inet`, and one set or map. */
 	async list(what: string, opts: { terse?: boolean } = {}): Promise<string> {
-		const t = this.table ?? fail("No such file or directory");
+		const t = this.table;
 		const ref = { family: TABLE.family, table: TABLE.name };
 		const set = (name: string, s: FakeSet, withElements: boolean) => ({
 			[s.decl.map ? "map" : "set"]: {
@@ -150,17 +151,26 @@ export class FakeNft implements NftRunner {
 				...(withElements && s.elements.size ? { elem: [...s.elements.values()].map(jsonElement) } : {}),
 			},
 		});
-		if (what === TABLE_REF) {
-			const items = [
-				{ table: { family: TABLE.family, name: TABLE.name } },
-				...[...t.sets].map(([name, s]) => set(name, s, !opts.terse)),
-				...[...t.chains].map(([name, c]) => ({ chain: { ...ref, name, ...(c.base ?? {}) } })),
-			];
-			return JSON.stringify({ nftables: items });
+		const sets = [...(t?.sets ?? [])];
+		const listing = (items: unknown[]) => JSON.stringify({ nftables: items });
+		switch (what) {
+			case `tables ${TABLE.family}`:
+				return listing(t ? [{ table: { family: TABLE.family, name: TABLE.name } }] : []);
+			case `sets ${TABLE.family}`:
+			case `maps ${TABLE.family}`:
+				return listing(
+					sets
+						.filter(([, s]) => !!s.decl.map === what.startsWith("maps"))
+						.map(([n, s]) => set(n, s, !opts.terse)),
+				);
+			case `chains ${TABLE.family}`:
+				return listing(
+					[...(t?.chains ?? [])].map(([name, c]) => ({ chain: { ...ref, name, ...(c.base ?? {}) } })),
+				);
 		}
 		const name = / (\S+)$/.exec(what)?.[1] ?? "";
-		const s = t.sets.get(name) ?? fail("No such file or directory");
-		return JSON.stringify({ nftables: [set(name, s, true)] });
+		const s = t?.sets.get(name) ?? fail("No such file or directory");
+		return listing([set(name, s, true)]);
 	}
 
 	/** The table as a comparable value: declarations, sorted elements, rules. */

@@ -1,8 +1,10 @@
-// Reading portrig's table from the kernel: the declarations of its sets and chains (`nft -j -t
-// list table`), what a starting daemon reconciles with.
+// Reading portrig's table from the kernel: the declarations of its sets and chains, what a
+// starting daemon reconciles with. Never `list table`: that prints the rules, and nft 1.0.6
+// writes a warning to stderr for every map update it cannot say in JSON.
 import { z } from "zod";
 import type { KernelTable } from "./diff";
-import { listIfPresent, type NftRunner, TABLE_REF } from "./runner";
+import { TABLE } from "./layout";
+import type { NftRunner } from "./runner";
 import type { BaseChain, SetDecl } from "./spec";
 
 const Type = z.union([z.string(), z.array(z.string())]);
@@ -18,16 +20,19 @@ const ChainObject = z.object({
 	hook: z.string().optional(),
 	prio: z.number().optional(),
 });
+const Owned = z.object({ table: z.string() });
 const Listing = z.object({
 	nftables: z.array(
 		z.union([
-			z.object({ set: SetObject }),
-			z.object({ map: SetObject }),
-			z.object({ chain: ChainObject }),
+			z.object({ set: SetObject.extend(Owned.shape) }),
+			z.object({ map: SetObject.extend(Owned.shape) }),
+			z.object({ chain: ChainObject.extend(Owned.shape) }),
+			z.object({ table: z.object({ name: z.string() }) }),
 			z.record(z.string(), z.unknown()),
 		]),
 	),
 });
+const items = (json: string) => Listing.parse(JSON.parse(json)).nftables;
 
 const FLAGS = new Set(["interval", "timeout"]);
 
@@ -40,31 +45,48 @@ function decl(s: z.infer<typeof SetObject>): SetDecl {
 	};
 }
 
-/** Parses `nft -j -t list table inet portrig` output. */
-export function parseTable(json: string): KernelTable {
+/** Parses `nft -j -t list sets|maps|chains inet` output: portrig's objects among them. */
+export function parseTable(listings: string[]): KernelTable {
 	const table: KernelTable = { sets: new Map(), chains: new Map() };
-	for (const item of Listing.parse(JSON.parse(json)).nftables) {
+	for (const item of listings.flatMap(items)) {
 		if ("set" in item && SetObject.safeParse(item.set).success) {
-			const s = SetObject.parse(item.set);
-			table.sets.set(s.name, decl(s));
+			const s = SetObject.extend(Owned.shape).parse(item.set);
+			if (s.table === TABLE.name) table.sets.set(s.name, decl(s));
 		} else if ("map" in item && SetObject.safeParse(item.map).success) {
-			const s = SetObject.parse(item.map);
-			table.sets.set(s.name, decl(s));
+			const s = SetObject.extend(Owned.shape).parse(item.map);
+			if (s.table === TABLE.name) table.sets.set(s.name, decl(s));
 		} else if ("chain" in item) {
-			const c = ChainObject.parse(item.chain);
+			const c = ChainObject.extend(Owned.shape).parse(item.chain);
 			// A hook or type portrig does not use compares unequal to every chain it renders.
 			const base =
 				c.type && c.hook && c.prio !== undefined
 					? ({ type: c.type, hook: c.hook, prio: c.prio } as BaseChain)
 					: undefined;
-			table.chains.set(c.name, base);
+			if (c.table === TABLE.name) table.chains.set(c.name, base);
 		}
 	}
 	return table;
 }
 
+/** Whether portrig's table exists now. */
+export async function hasTable(nft: NftRunner): Promise<boolean> {
+	return items(await nft.list(`tables ${TABLE.family}`)).some(
+		(item) =>
+			"table" in item &&
+			typeof item.table === "object" &&
+			item.table !== null &&
+			"name" in item.table &&
+			item.table.name === TABLE.name,
+	);
+}
+
 /** portrig's table as the kernel holds it now, or undefined when there is none. */
 export async function readTable(nft: NftRunner): Promise<KernelTable | undefined> {
-	const json = await listIfPresent(nft, TABLE_REF, { terse: true });
-	return json === undefined ? undefined : parseTable(json);
+	if (!(await hasTable(nft))) return undefined;
+	const terse = { terse: true };
+	return parseTable([
+		await nft.list(`sets ${TABLE.family}`, terse),
+		await nft.list(`maps ${TABLE.family}`, terse),
+		await nft.list(`chains ${TABLE.family}`),
+	]);
 }

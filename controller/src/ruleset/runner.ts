@@ -2,7 +2,6 @@
 // objects as nft's JSON. Three runners: libnftables in this process (libnftables.ts), the `nft`
 // command (command.ts: a missing library, or a command prefix such as `ip netns exec NS`), and
 // an in-memory model for unit tests (fake.ts).
-import { TABLE } from "./layout";
 import type { Transaction } from "./transaction";
 
 export type RunnerKind = "libnftables" | "command" | "fake";
@@ -40,6 +39,3 @@ export function listIfPresent(nft: NftRunner, what: string, opts?: { terse?: boo
 		throw e;
 	});
 }
-
-/** portrig's table as `list table` names it. */
-export const TABLE_REF = `table ${TABLE.family} ${TABLE.name}`;
