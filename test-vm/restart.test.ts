@@ -1,7 +1,10 @@
-// A restart without outage: SIGUSR1 stops the daemon but leaves its table in force, and the next
-// daemon takes that table over (never deleting it): the forward answers throughout and a
-// connection opened before the restart still works after it.
+// A restart without outage: SIGUSR1 (or SIGTERM with the init script's keep-table file) stops
+// the daemon but leaves its table in force, and the next daemon takes that table over (never
+// deleting it): the forward answers throughout and a connection opened before the restart
+// still works after it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { ensureBuilt, LAB_GLOBALS, startDaemon } from "./lib/daemon";
 import { ADDR, Lab } from "./lib/lab";
 
@@ -44,6 +47,19 @@ test("SIGUSR1 leaves the table; the next daemon takes it over and forwards keep 
 	expect(status.nft).toBe("libnftables");
 	expect(status.restores).toBe(0);
 	// SIGTERM is a stop: the table goes.
+	expect(await second.stop()).toBe(0);
+	expect(await table()).toBe(false);
+});
+
+test("SIGTERM with the init script's keep-table file is a restart: the table stays, the file goes", async () => {
+	const first = await startDaemon(lab, CONFIG);
+	const flag = join(first.dir, "portrig.keep-table");
+	writeFileSync(flag, "");
+	expect(await first.stop()).toBe(0);
+	expect(await table()).toBe(true);
+	expect(existsSync(flag)).toBe(false);
+	const second = await startDaemon(lab, CONFIG, { dir: first.dir });
+	expect(await lab.probe("wan2", "tcp", ADDR.router.v4, 8080)).toMatchObject({ node: "lan1", port: 80 });
 	expect(await second.stop()).toBe(0);
 	expect(await table()).toBe(false);
 });
