@@ -13,8 +13,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * socket (/var/run/portrig.keep-table) before procd sends SIGTERM, so the table stays in force
  * for the next daemon (SIGUSR1 says the same without a file). Taken: removed on the way.
  */
-const keepTableFile = (options: DaemonOptions) =>
-	join(dirname(options.controlSocket), "portrig.keep-table");
+const keepTableFile = (options: DaemonOptions) => join(dirname(options.controlSocket), "portrig.keep-table");
 
 function takeKeepTable(options: DaemonOptions): boolean {
 	try {
