@@ -8,8 +8,9 @@
 // Every apply is exactly one nft transaction, trigger rules included. The first apply
 // reconciles with the table the kernel has (a previous daemon's: restart, upgrade, crash)
 // without deleting it, so forwards and trigger openings stay up throughout; later ones send
-// only the difference to what was applied (diff.ts). With a change hint (one forward changed),
-// only that forward's elements are compared. nft runs in this process through libnftables when
+// only the difference to what was applied (diff.ts). A change hint from the API says what
+// changed: one forward → only it is rendered and compared; a trigger or the DMZ → the forwards
+// are not looked at; none (reload, SIGHUP, devices) → everything, unchanged forwards from cache. nft runs in this process through libnftables when
 // the library loads, else as the `nft` command (always with a command prefix).
 // Watching: an `nft -j monitor destroy tables` child reports the table's deletion at once
 // (measured in the lab: restored in a few ms; a 1 s poll would take up to 1 s and spawn nft
@@ -143,12 +144,11 @@ export class DataPlane {
 	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
 		if (!prev || !change || change.type === "globals") return buildRuleset(config, env);
-		const forwards = forwardPart(
-			config,
-			change.type === "forward" && change.id !== undefined
-				? { prev: prev.forwards, id: change.id }
-				: undefined,
-		);
+		// A trigger or the DMZ changed: the forwards are the applied ones, not even walked.
+		const forwards =
+			change.type !== "forward"
+				? { part: prev.parts.forwards, render: prev.forwards }
+				: forwardPart(config, change.id === undefined ? undefined : { prev: prev.forwards, id: change.id });
 		const parts: Parts = {
 			devices: devicePart(env),
 			forwards: forwards.part,
