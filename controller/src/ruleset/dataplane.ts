@@ -10,8 +10,9 @@
 // without deleting it, so forwards and trigger openings stay up throughout; later ones send
 // only the difference to what was applied (diff.ts). A change hint from the API says what
 // changed: one forward → only it is rendered and compared; a trigger or the DMZ → the forwards
-// are not looked at; none (reload, SIGHUP, devices) → everything, unchanged forwards from cache. nft runs in this process through libnftables when
-// the library loads, else as the `nft` command (always with a command prefix).
+// are not looked at; none (reload, SIGHUP, devices) → everything, unchanged forwards from cache.
+// nft runs in this process through libnftables when the library loads, else as the `nft`
+// command (always with a command prefix, or with PORTRIG_NFT=command).
 // Watching: an `nft -j monitor destroy tables` child reports the table's deletion at once
 // (measured in the lab: restored in a few ms; a 1 s poll would take up to 1 s and spawn nft
 // every second), and a 1 s poll of the router's listening sockets keeps the DMZ's router_ports
