@@ -9,29 +9,22 @@ import type { BaseChain, SetDecl } from "./spec";
 
 const Type = z.union([z.string(), z.array(z.string())]);
 const SetObject = z.object({
+	table: z.string(),
 	name: z.string(),
 	type: Type,
 	map: z.string().optional(),
 	flags: z.array(z.string()).optional(),
 });
 const ChainObject = z.object({
+	table: z.string(),
 	name: z.string(),
 	type: z.string().optional(),
 	hook: z.string().optional(),
 	prio: z.number().optional(),
 });
-const Owned = z.object({ table: z.string() });
-const Listing = z.object({
-	nftables: z.array(
-		z.union([
-			z.object({ set: SetObject.extend(Owned.shape) }),
-			z.object({ map: SetObject.extend(Owned.shape) }),
-			z.object({ chain: ChainObject.extend(Owned.shape) }),
-			z.object({ table: z.object({ name: z.string() }) }),
-			z.record(z.string(), z.unknown()),
-		]),
-	),
-});
+const TableObject = z.object({ name: z.string() });
+/** nft's listing: one object per item, keyed by its kind (metainfo, table, set, map, chain). */
+const Listing = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
 const items = (json: string) => Listing.parse(JSON.parse(json)).nftables;
 
 const FLAGS = new Set(["interval", "timeout"]);
@@ -49,14 +42,12 @@ function decl(s: z.infer<typeof SetObject>): SetDecl {
 export function parseTable(listings: string[]): KernelTable {
 	const table: KernelTable = { sets: new Map(), chains: new Map() };
 	for (const item of listings.flatMap(items)) {
-		if ("set" in item && SetObject.safeParse(item.set).success) {
-			const s = SetObject.extend(Owned.shape).parse(item.set);
+		const set = item.set ?? item.map;
+		if (set !== undefined) {
+			const s = SetObject.parse(set);
 			if (s.table === TABLE.name) table.sets.set(s.name, decl(s));
-		} else if ("map" in item && SetObject.safeParse(item.map).success) {
-			const s = SetObject.extend(Owned.shape).parse(item.map);
-			if (s.table === TABLE.name) table.sets.set(s.name, decl(s));
-		} else if ("chain" in item) {
-			const c = ChainObject.extend(Owned.shape).parse(item.chain);
+		} else if (item.chain !== undefined) {
+			const c = ChainObject.parse(item.chain);
 			// A hook or type portrig does not use compares unequal to every chain it renders.
 			const base =
 				c.type && c.hook && c.prio !== undefined
@@ -71,12 +62,7 @@ export function parseTable(listings: string[]): KernelTable {
 /** Whether portrig's table exists now. */
 export async function hasTable(nft: NftRunner): Promise<boolean> {
 	return items(await nft.list(`tables ${TABLE.family}`)).some(
-		(item) =>
-			"table" in item &&
-			typeof item.table === "object" &&
-			item.table !== null &&
-			"name" in item.table &&
-			item.table.name === TABLE.name,
+		(item) => item.table !== undefined && TableObject.parse(item.table).name === TABLE.name,
 	);
 }
 
