@@ -4,12 +4,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bench, machine } from "./bench";
+import { dataplaneBench } from "./dataplane";
 import { forwardsBench } from "./forwards";
 import { keepaliveBench } from "./keepalive";
 import { netlinkBench } from "./netlink";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench, keepaliveBench];
+const BENCHES: Bench[] = [forwardsBench, dataplaneBench, triggersBench, netlinkBench, keepaliveBench];
 
 const sections: string[] = [];
 for (const bench of BENCHES) sections.push(await bench.run());

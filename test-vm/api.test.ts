@@ -527,7 +527,10 @@ exec '${realNft}' "$@"
 		);
 		chmodSync(join(dir, "nft"), 0o755);
 		await daemon.stop();
-		failing = await startDaemon(lab, CONFIG, { env: { PATH: `${dir}:${process.env.PATH}` } });
+		// PORTRIG_NFT=command: the daemon runs the nft command (this one) instead of libnftables.
+		failing = await startDaemon(lab, CONFIG, {
+			env: { PATH: `${dir}:${process.env.PATH}`, PORTRIG_NFT: "command" },
+		});
 		daemon = failing;
 	}, 60_000);
 

@@ -1,11 +1,11 @@
 // DataPlane against the real kernel in the lab router: changes without disruption, failing
-// applies, restoring the table after `nft flush ruleset`, and every golden batch loading.
+// applies, restoring the table after `nft flush ruleset`, and every golden script loading.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import type { Config } from "../controller/src/config/schema";
 import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections, loadScenario, scenarioNames } from "../controller/src/ruleset/golden/scenario";
-import { NftError } from "../controller/src/ruleset/nft";
+import { NftError } from "../controller/src/ruleset/runner";
 import { ADDR, Lab } from "./lib/lab";
 
 const ROUTER = ADDR.router.v4;
@@ -147,7 +147,7 @@ describe("restore", () => {
 	});
 });
 
-describe("golden batches", () => {
+describe("golden scripts", () => {
 	beforeAll(async () => {
 		dp.unwatch();
 		await dp.remove();
@@ -156,7 +156,7 @@ describe("golden batches", () => {
 		test(`${name} loads into the kernel beside fw4`, async () => {
 			const s = loadScenario(name);
 			await lab.exec("router", ["nft", "delete", "table", "inet", "portrig"], { check: false });
-			const r = await lab.exec("router", ["nft", "-j", "-f", "-"], {
+			const r = await lab.exec("router", ["nft", "-f", "-"], {
 				input: readFileSync(s.expectedFile, "utf8"),
 			});
 			expect(r.code).toBe(0);

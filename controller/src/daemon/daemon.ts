@@ -15,8 +15,9 @@ import { type Counters, countConnections } from "../counters/counters";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
 import { dumpConntrack } from "../netlink/events";
-import { DataPlane } from "../ruleset/dataplane";
+import { type ApplyResult, type ChangeHint, DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
+import type { Env } from "../ruleset/render";
 import { TriggerManager } from "../triggers/manager";
 import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
@@ -98,12 +99,13 @@ export class Daemon implements Core {
 		if (!config) throw invalidConfig(this.options.configFile, store.problems, "");
 		this.store = store;
 		await this.control.start();
-		// Openings a crashed daemon left in the kernel: read before the first apply re-creates the table.
+		// The table a previous daemon left (restart, upgrade, crash) is taken over, not re-created:
+		// its openings are read first, and go back only into sets the first apply had to re-create.
 		await this.triggers.adopt(config);
 		// Before the first apply: with the firewall down, nothing is put into the kernel.
 		await this.tableWatch.start();
-		await this.serial.run(() => this.apply(config));
-		await this.triggers.start(config);
+		const { recreatedSets } = await this.serial.run(() => this.apply(config));
+		await this.triggers.start(config, recreatedSets);
 		this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
@@ -115,9 +117,10 @@ export class Daemon implements Core {
 
 	/**
 	 * Stops the transports (the socket file goes), then deletes portrig's nft table so nothing
-	 * stays open without the daemon. (A crash leaves the table; the next start takes it over.)
+	 * stays open without the daemon — unless `keepTable` (a restart: SIGUSR1), when the table
+	 * stays in force for the next daemon to take over, as after a crash.
 	 */
-	async stop(): Promise<void> {
+	async stop(keepTable = false): Promise<void> {
 		await this.serial.run(async () => {
 			this.netifd.stop();
 			this.ubus.stop();
@@ -125,12 +128,13 @@ export class Daemon implements Core {
 			await this.tableWatch.stop();
 			this.dataplane.unwatch();
 			await this.triggers.stop();
-			if (this.applied)
+			if (this.applied && keepTable) await this.dataplane.release();
+			else if (this.applied)
 				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
 			this.applied = undefined;
 			this.lock?.release();
 		});
-		log("notice", "stopped");
+		log("notice", keepTable ? "stopped; the nft table stays for the next start" : "stopped");
 	}
 
 	// ---- Core ---------------------------------------------------------------------------------
@@ -166,6 +170,7 @@ export class Daemon implements Core {
 			trigger_stats,
 			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
 			table: dataplane.table,
+			nft: dataplane.nft,
 			firewall,
 			keepalive: keptAliveBy(firewall.offloading, trigger_stats.keepalive.interval),
 			skipped: dataplane.skipped,
@@ -254,21 +259,24 @@ export class Daemon implements Core {
 	}
 
 	/**
-	 * Makes the kernel match `config`; `applied` changes only when it did. While the firewall is
-	 * down (TableWatch holding) the config is only taken into force: resume() applies it.
+	 * Makes the kernel match `config`; `applied` changes only when it did. `change` names the one
+	 * entry that changed (an API change), so the data plane renders and diffs only that. While
+	 * the firewall is down (TableWatch holding) the config is only taken into force: resume()
+	 * applies it.
 	 */
-	private async apply(config: Config): Promise<void> {
+	private async apply(config: Config, change?: ChangeHint): Promise<ApplyResult> {
 		if (this.tableWatch.holding) {
 			this.applied = config;
 			this.heldChanges = true;
 			await this.triggers.update(config);
-			return;
+			return { skipped: [], recreatedSets: [] };
 		}
 		this.target = config;
 		try {
-			await this.dataplane.apply(config, this.netifd.current());
+			const result = await this.dataplane.apply(config, this.env(), change);
 			this.applied = config;
 			await this.triggers.update(config);
+			return result;
 		} finally {
 			this.target = this.applied;
 		}
@@ -286,6 +294,19 @@ export class Daemon implements Core {
 			this.heldChanges = false;
 			if (changed && this.applied) await this.apply(this.applied);
 		});
+	}
+
+	/**
+	 * The devices for the ruleset. A side that comes from the globals but has none there is not
+	 * known yet (netifd has not answered): the kernel's device set stays as it is until it does.
+	 */
+	private env(): Env {
+		const env = this.netifd.current();
+		const known = (side: "wan" | "lan", devices: string[]) =>
+			env.source[side] === "globals" && devices.length === 0 ? undefined : devices;
+		const wanDevices = known("wan", env.wanDevices);
+		const lanDevices = known("lan", env.lanDevices);
+		return { ...(wanDevices ? { wanDevices } : {}), ...(lanDevices ? { lanDevices } : {}) };
 	}
 
 	/** netifd/fw4 changed the WAN or LAN devices: the same config onto the new device sets. */

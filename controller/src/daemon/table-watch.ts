@@ -16,6 +16,7 @@ import { log } from "../log/log";
 import { NftChanges } from "../netlink/nft-changes";
 import type { NftChange } from "../netlink/nftables";
 import type { DataPlane } from "../ruleset/dataplane";
+import { hasTable } from "../ruleset/kernel";
 import { TABLE } from "../ruleset/layout";
 import { type Offloading, offloadingOf } from "../triggers/offloading";
 import { underSharedLock } from "./lock";
@@ -118,9 +119,9 @@ export class TableWatch {
 
 	private async decide(): Promise<void> {
 		const nft = this.options.dataplane.nft;
-		this.fw4Present = await nft.hasTable(FW4_TABLE.family, FW4_TABLE.name);
+		this.fw4Present = await hasTable(nft, FW4_TABLE.family, FW4_TABLE.name);
 		if (this.fw4Present) this.fw4Seen = true;
-		const offloading = this.fw4Present ? offloadingOf(await nft.run(["list", "flowtables"])) : "off";
+		const offloading = this.fw4Present ? offloadingOf(await nft.list("flowtables", { text: true })) : "off";
 		if (offloading !== this.offloading)
 			log(
 				"notice",
@@ -128,7 +129,7 @@ export class TableWatch {
 			);
 		this.offloading = offloading;
 		if (!this.fw4Present && this.besideFw4()) {
-			if (this.held || (await nft.hasTable(TABLE.family, TABLE.name))) return;
+			if (this.held || (await hasTable(nft))) return;
 			this.held = true;
 			this.options.onHold();
 			log(

@@ -1,28 +1,54 @@
 // The data plane: keeps portrig's nft table equal to what the config asks for.
 //
 //   const dp = new DataPlane({ prefix, onRestored });   // prefix: e.g. ["ip","netns","exec",NS]
-//   await dp.apply(config, env);   // one transaction; throws NftError and keeps the old ruleset
-//   await dp.watch();              // keeps the DMZ's router_ports set current
+//   await dp.apply(config, env, change?);   // one transaction; throws NftError and keeps the old ruleset
+//   dp.watch();                    // keeps the DMZ's router_ports set current
 //   await dp.restoreIfMissing();   // daemon/table-watch.ts calls it when the table vanished
 //   await dp.status(); await dp.remove(); dp.unwatch();
 //
-// The first apply creates the table; later ones send only the difference (diff.ts): elements
-// of the forwards that changed, rules of the chains that changed. Watching: a 1 s poll of the
-// router's listening sockets keeps the DMZ's router_ports set current.
+// Every apply is exactly one nft transaction, trigger rules included. The first apply
+// reconciles with the table the kernel has (a previous daemon's: restart, upgrade, crash)
+// without deleting it, so forwards and trigger openings stay up throughout; later ones send
+// only the difference to what was applied (diff.ts). A change hint from the API says what
+// changed: one forward → only it is rendered and compared; a trigger or the DMZ → the forwards
+// are not looked at; none (reload, SIGHUP, devices) → everything, unchanged forwards from cache.
+// nft runs in this process through libnftables when the library loads, else as the `nft`
+// command (always with a command prefix, or with PORTRIG_NFT=command).
+// Watching: a 1 s poll of the router's listening sockets keeps the DMZ's router_ports set
+// current; table deletion is followed by daemon/table-watch.ts.
 import type { Config } from "../config/schema";
 import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
-import { plan, recreate } from "./diff";
-import type { SkippedForward } from "./forwards";
+import { NftCommand } from "./command";
+import { plan, reconcile, recreate } from "./diff";
+import type { ForwardRender, SkippedForward } from "./forwards";
+import { hasTable, readTable } from "./kernel";
 import { TABLE } from "./layout";
-import { Nft, NftError } from "./nft";
-import { buildRuleset, type Env, type RouterPort, type RulesetSpec } from "./render";
+import { Libnftables } from "./libnftables";
+import {
+	buildRuleset,
+	devicePart,
+	dmzPart,
+	type Env,
+	forwardPart,
+	joinParts,
+	type Parts,
+	type RouterPort,
+} from "./render";
 import { discoverRouterPorts } from "./router-ports";
-import { triggerText } from "./triggers";
+import { isMissing, type NftRunner, type RunnerKind } from "./runner";
+import type { RulesetSpec } from "./spec";
+import { Transaction } from "./transaction";
+import { triggerPart } from "./triggers";
+
+/** What changed since the last apply (Daemon.change passes it): lets the apply render less. */
+export type ChangeHint = { type: "forward" | "trigger" | "dmz" | "globals"; id?: string };
 
 export type DataPlaneOptions = {
 	/** Command prefix for nft and for reading /proc/net (tests run the router in a namespace). */
 	prefix?: string[];
+	/** The nft runner (tests: a FakeNft); default libnftables, else the nft command. */
+	runner?: NftRunner;
 	/**
 	 * Called after the table (or some of its sets) had to be created again and so lost the
 	 * elements portrig did not render itself: the trigger manager re-adds its live openings.
@@ -37,9 +63,11 @@ export type DataPlaneStatus = {
 	table: boolean;
 	/** Whether a config has been applied (and not removed). */
 	applied: boolean;
+	/** How nft runs: in process (libnftables) or as the nft command. */
+	nft: RunnerKind;
 	/** Enabled forwards left out of the ruleset, with the reason. */
 	skipped: SkippedForward[];
-	/** Elements per set/map as last applied. */
+	/** Elements per set/map as last applied (openings not counted). */
 	elements: Record<string, number>;
 	routerPorts: RouterPort[];
 	/** Times the table was restored after it vanished. */
@@ -47,12 +75,30 @@ export type DataPlaneStatus = {
 	watching: boolean;
 };
 
+export type ApplyResult = {
+	skipped: SkippedForward[];
+	/** Sets this apply created (empty of openings): after the first apply, what adopted openings go back into. */
+	recreatedSets: string[];
+};
+
 const samePorts = (a: RouterPort[], b: RouterPort[]) => JSON.stringify(a) === JSON.stringify(b);
+const sameIds = (a: SkippedForward[], b: SkippedForward[]) =>
+	a.length === b.length && a.every((s, i) => s.id === b[i]?.id);
+
+/** libnftables in process, unless a prefix runs nft elsewhere or PORTRIG_NFT=command asks for the command. */
+export function defaultRunner(prefix: string[] = []): NftRunner {
+	if (prefix.length || process.env.PORTRIG_NFT === "command") return new NftCommand(prefix);
+	return Libnftables.load() ?? new NftCommand();
+}
+
+type Applied = { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipped: SkippedForward[] };
 
 export class DataPlane {
-	readonly nft: Nft;
+	readonly nft: NftRunner;
+	/** The command prefix that runs nft and reads /proc/net elsewhere (empty: here). */
+	readonly prefix: string[];
 	private readonly serial = new Serial();
-	private applied: RulesetSpec | undefined;
+	private applied: Applied | undefined;
 	private lastConfig: Config | undefined;
 	private lastEnv: Env | undefined;
 	private skipped: SkippedForward[] = [];
@@ -63,7 +109,8 @@ export class DataPlane {
 	private refreshing: Promise<void> | undefined;
 
 	constructor(private readonly options: DataPlaneOptions = {}) {
-		this.nft = new Nft(options.prefix ?? []);
+		this.prefix = options.prefix ?? [];
+		this.nft = options.runner ?? defaultRunner(this.prefix);
 	}
 
 	/**
@@ -71,56 +118,78 @@ export class DataPlane {
 	 * listening sockets are discovered (and kept current by watch()). Throws NftError with nft's
 	 * message when nft refuses; the previous ruleset then stays in force.
 	 */
-	apply(config: Config, env: Env): Promise<{ skipped: SkippedForward[] }> {
-		return this.serial.run(() => this.applyNow(config, env));
+	apply(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
+		return this.serial.run(() => this.applyNow(config, env, change));
 	}
 
 	/** apply() inside the queue, so a router-port refresh never re-applies an older config. */
-	private async applyNow(config: Config, env: Env): Promise<{ skipped: SkippedForward[] }> {
+	private async applyNow(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
 		const routerPorts = env.routerPorts ?? (await discoverRouterPorts(this.options.prefix));
-		const { spec, skipped } = buildRuleset(config, { ...env, routerPorts });
-		await this.transact(spec);
+		const next = this.render(config, { ...env, routerPorts }, change);
+		const recreatedSets = await this.transact(next, change?.type === "forward" ? change.id : undefined);
 		if (!env.routerPorts) this.routerPorts = routerPorts;
 		this.lastConfig = config;
 		this.lastEnv = env;
-		for (const s of skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
-		this.skipped = skipped;
-		return { skipped };
+		for (const s of next.skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
+		this.skipped = next.skipped;
+		return { skipped: next.skipped, recreatedSets };
 	}
 
-	/** Sends the difference to the applied table, or creates it when there is none. */
-	private async transact(spec: RulesetSpec): Promise<void> {
+	/**
+	 * The table for `config`. With a hint, the parts the change cannot touch are the applied
+	 * ones (a forward never changes the trigger part); forwards render from their per-forward
+	 * cache, so unchanged forwards cost a lookup each.
+	 */
+	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
-		// The trigger rules nft JSON cannot express go as nft text right after the JSON batch.
-		// nft checks that text first (`-c`; it declares what it uses), so a refusal leaves the
-		// previous ruleset whole; see ruleset/triggers.ts.
-		const text = triggerText(spec);
-		if (text) await this.nft.run(["-c", "-f", "-"], text);
+		if (!prev || !change || change.type === "globals") return buildRuleset(config, env);
+		// A trigger or the DMZ changed: the forwards are the applied ones, not even walked.
+		const forwards =
+			change.type !== "forward"
+				? { part: prev.parts.forwards, render: prev.forwards }
+				: forwardPart(config, change.id === undefined ? undefined : { prev: prev.forwards, id: change.id });
+		const parts: Parts = {
+			devices: devicePart(env),
+			forwards: forwards.part,
+			triggers: change.type === "trigger" ? triggerPart(config) : prev.parts.triggers,
+			dmz: dmzPart(config, env),
+		};
+		const { groups, skipped } = forwards.render;
+		return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
+	}
+
+	/**
+	 * Sends the difference to the applied table; the first time, reconciles with the kernel's.
+	 * Resolves to the sets it created.
+	 */
+	private async transact(next: Applied, onlyForward?: string): Promise<string[]> {
+		const prev = this.applied;
 		if (!prev) {
-			await this.nft.apply(recreate(spec).batch);
-			if (text) await this.nft.applyText(text);
-		} else {
-			const p = plan(prev, spec);
-			try {
-				await this.nft.apply(p.batch);
-			} catch (e) {
-				// The table may have vanished under us (flush ruleset): then create it whole.
-				if (!(e instanceof NftError) || (await this.nft.hasTable(TABLE.family, TABLE.name))) throw e;
-				await this.restoreWith(spec);
-				this.applied = spec;
-				return;
-			}
-			if (text) await this.nft.applyText(text);
-			if (p.recreatedSets.length) await this.notifyRestored(p.recreatedSets);
+			const p = reconcile(await readTable(this.nft), next.spec);
+			await this.nft.run(p.tx);
+			this.applied = next;
+			return p.recreatedSets;
 		}
-		this.applied = spec;
+		// A forward whose change let another one in or out (overlaps) touches more than its own group.
+		const only = onlyForward !== undefined && sameIds(prev.skipped, next.skipped) ? onlyForward : undefined;
+		const p = plan(prev.spec, next.spec, only);
+		try {
+			await this.nft.run(p.tx);
+		} catch (e) {
+			// The table may have vanished under us (flush ruleset): then create it whole.
+			if (!isMissing(e) || (await hasTable(this.nft))) throw e;
+			await this.restoreWith(next.spec);
+			this.applied = next;
+			return [];
+		}
+		this.applied = next;
+		if (p.recreatedSets.length) await this.notifyRestored(p.recreatedSets);
+		return p.recreatedSets;
 	}
 
 	private async restoreWith(spec: RulesetSpec): Promise<void> {
 		const r = recreate(spec);
-		await this.nft.apply(r.batch);
-		const text = triggerText(spec);
-		if (text) await this.nft.applyText(text);
+		await this.nft.run(r.tx);
 		this.restores++;
 		log("notice", `restored table ${TABLE.family} ${TABLE.name}`);
 		await this.notifyRestored(r.recreatedSets);
@@ -137,9 +206,9 @@ export class DataPlane {
 	/** Re-creates the table if it is missing (no-op when nothing was applied or it exists). */
 	restoreIfMissing(): Promise<boolean> {
 		return this.serial.run(async () => {
-			const spec = this.applied;
-			if (!spec || (await this.nft.hasTable(TABLE.family, TABLE.name))) return false;
-			await this.restoreWith(spec);
+			const applied = this.applied;
+			if (!applied || (await hasTable(this.nft))) return false;
+			await this.restoreWith(applied.spec);
 			return true;
 		});
 	}
@@ -183,17 +252,30 @@ export class DataPlane {
 			this.applied = undefined;
 			this.lastConfig = undefined;
 			this.lastEnv = undefined;
-			if (await this.nft.hasTable(TABLE.family, TABLE.name))
-				await this.nft.run(["delete", "table", TABLE.family, TABLE.name]);
+			// "add table" makes the delete valid whether the table exists or not.
+			await this.nft.run(new Transaction().addTable().deleteTable());
+		});
+	}
+
+	/** Forgets the applied table and leaves it in the kernel (a restart: the next daemon takes it over). */
+	release(): Promise<void> {
+		return this.serial.run(async () => {
+			this.applied = undefined;
+			this.lastConfig = undefined;
+			this.lastEnv = undefined;
 		});
 	}
 
 	async status(): Promise<DataPlaneStatus> {
 		const elements: Record<string, number> = {};
-		for (const s of this.applied?.sets ?? []) elements[s.name] = s.elem?.length ?? 0;
+		const spec = this.applied?.spec;
+		for (const s of spec?.sets ?? []) if (s.elements) elements[s.name] = s.elements.size;
+		for (const g of spec?.groups.values() ?? [])
+			for (const [name] of g.elements) elements[name] = (elements[name] ?? 0) + 1;
 		return {
-			table: await this.nft.hasTable(TABLE.family, TABLE.name),
+			table: await hasTable(this.nft),
 			applied: this.applied !== undefined,
+			nft: this.nft.kind,
 			skipped: this.skipped,
 			elements,
 			routerPorts: this.routerPorts,

@@ -1,116 +1,188 @@
-// The transaction that turns the table portrig applied last into the one it wants now (pure).
+// The transaction that turns one table into another (pure): from the table portrig applied last
+// (plan), or from the table a previous daemon left in the kernel (reconcile).
 //
 // Elements change one by one: adding or removing a forward touches only its own elements, and
 // chains, sets and their other elements stay as they are. A chain is rewritten (flush + rules)
 // only when its rules changed; a set is re-created only when its declaration changed (then the
-// chains that use it are rewritten too). Elements added by someone else — trigger openings from
-// the packet path or the trigger manager — are not in `prev`, so they are never deleted here.
-// NAT bindings and marks live in conntrack, so none of this disturbs established connections.
-
-import { TABLE } from "./layout";
-import type { Expr, NftBatch, NftCommand, NftRef, NftSet } from "./nft-json";
-import { addSet, type ChainSpec, creationBatch, type RulesetSpec } from "./render";
+// chains that use it are rewritten too). Sets without rendered elements (trigger openings, the
+// device sets while unknown) are never flushed: the kernel's elements stay. NAT bindings and
+// marks live in conntrack, so none of this disturbs established connections.
+import { addCreation, elementsBySet } from "./render";
+import {
+	type BaseChain,
+	type ChainSpec,
+	type Group,
+	type RulesetSpec,
+	type SetDecl,
+	type SetSpec,
+	sameBase,
+	sameDecl,
+} from "./spec";
+import { Transaction } from "./transaction";
 
 export type Plan = {
-	batch: NftBatch;
-	/** Sets that lost their elements (re-created), e.g. so the trigger manager can re-add openings. */
+	tx: Transaction;
+	/** Sets created or re-created empty of the kernel's own elements (the trigger manager re-adds openings). */
 	recreatedSets: string[];
 };
 
-const key = (x: unknown) => JSON.stringify(x);
+/** The table as the kernel holds it: declarations only (`nft -j -t list table`). */
+export type KernelTable = {
+	sets: Map<string, SetDecl>;
+	chains: Map<string, BaseChain | undefined>;
+};
 
-function declaration(s: NftSet): string {
-	const { elem: _elem, ...decl } = s;
-	return key(decl);
+/** Chains whose rules use any of `names` (a set `@name`, or a chain as jump/goto target). */
+function usesAny(c: ChainSpec, names: Set<string>): boolean {
+	if (names.size === 0) return false;
+	return c.rules.some((r) => r.split(/[\s,{}]+/).some((w) => names.has(w.startsWith("@") ? w.slice(1) : w)));
+}
+
+/** Group changes: element texts to delete (by key, per set) and to add, per set. */
+function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?: string) {
+	const removed = new Map<string, string[]>();
+	const added = new Map<string, string[]>();
+	const push = (m: Map<string, string[]>, set: string, item: string) => {
+		const list = m.get(set);
+		if (list) list.push(item);
+		else m.set(set, [item]);
+	};
+	const compare = (before: Group | undefined, after: Group | undefined) => {
+		if (before === after) return;
+		const was = new Map((before?.elements ?? []).map((e) => [`${e[0]} ${e[1]}`, e]));
+		const is = new Set((after?.elements ?? []).map((e) => `${e[0]} ${e[1]}`));
+		for (const [k, e] of was) if (!is.has(k)) push(removed, e[0], e[2]);
+		for (const e of after?.elements ?? []) if (!was.has(`${e[0]} ${e[1]}`)) push(added, e[0], e[1]);
+	};
+	if (only !== undefined) compare(prev.get(only), next.get(only));
+	else {
+		for (const [id, g] of next) compare(prev.get(id), g);
+		for (const [id, g] of prev) if (!next.has(id)) compare(g, undefined);
+	}
+	return { removed, added };
 }
 
 /**
- * A set's elements by their JSON text. Remembered per set object: the spec applied last was the
- * `next` of the previous plan, so with 10,000 forwards each plan serialises only the new side.
+ * prev → next. `onlyGroup`: the one forward that changed (a hint: the other groups are the
+ * same objects in both, so they need not be compared).
  */
-const elementTexts = new WeakMap<NftSet, Map<string, Expr>>();
-function elementsOf(s: NftSet): Map<string, Expr> {
-	let texts = elementTexts.get(s);
-	if (!texts) {
-		texts = new Map((s.elem ?? []).map((e) => [key(e), e]));
-		elementTexts.set(s, texts);
-	}
-	return texts;
-}
-
-/** An element's key: maps hold [key, value] pairs, sets hold keys. */
-function elementKey(s: NftSet, e: Expr): Expr {
-	return s.map && Array.isArray(e) ? e[0] : e;
-}
-
-/** Full re-creation: used on the first apply and after the table vanished (`nft flush ruleset`). */
-export function recreate(next: RulesetSpec): Plan {
-	const table = { family: TABLE.family, name: TABLE.name };
-	// "add table" makes the following "delete table" valid whether the table exists or not.
-	return {
-		batch: { nftables: [{ add: { table } }, { delete: { table } }, ...creationBatch(next).nftables] },
-		recreatedSets: next.sets.map((s) => s.name),
-	};
-}
-
-export function plan(prev: RulesetSpec, next: RulesetSpec): Plan {
+export function plan(prev: RulesetSpec, next: RulesetSpec, onlyGroup?: string): Plan {
 	const prevSets = new Map(prev.sets.map((s) => [s.name, s]));
 	const nextSets = new Map(next.sets.map((s) => [s.name, s]));
-	const prevChains = new Map(prev.chains.map((c) => [c.chain.name, c]));
-	const nextChains = new Map(next.chains.map((c) => [c.chain.name, c]));
+	const prevChains = new Map(prev.chains.map((c) => [c.name, c]));
+	const nextChains = new Map(next.chains.map((c) => [c.name, c]));
 
 	const newSets = next.sets.filter((s) => !prevSets.has(s.name));
 	const goneSets = prev.sets.filter((s) => !nextSets.has(s.name));
 	const changedSets = next.sets.filter((s) => {
 		const p = prevSets.get(s.name);
-		return p !== undefined && declaration(p) !== declaration(s);
+		return p !== undefined && !sameDecl(p.decl, s.decl);
 	});
 	const replacedSets = new Set([...goneSets, ...changedSets].map((s) => s.name));
 
-	const newChains = next.chains.filter((c) => !prevChains.has(c.chain.name));
-	const goneChains = prev.chains.filter((c) => !nextChains.has(c.chain.name));
+	const newChains = next.chains.filter((c) => !prevChains.has(c.name));
+	const goneChains = prev.chains.filter((c) => !nextChains.has(c.name));
 	const redeclared = next.chains.filter((c) => {
-		const p = prevChains.get(c.chain.name);
-		return p !== undefined && key(p.chain) !== key(c.chain);
+		const p = prevChains.get(c.name);
+		return p !== undefined && !sameBase(p.base, c.base);
 	});
-	const removedChains = new Set([...goneChains, ...redeclared].map((c) => c.chain.name));
-	const uses = (c: ChainSpec, names: Set<string>) =>
-		c.rules.some((r) => {
-			const text = key(r.expr);
-			return [...names].some((n) => text.includes(`"@${n}"`) || text.includes(`"target":"${n}"`));
-		});
+	const removedChains = new Set([...goneChains, ...redeclared].map((c) => c.name));
 	// Chains to rewrite: rules changed, or a rule uses a set being replaced or a chain being removed.
 	const rewritten = next.chains.filter((c) => {
-		const p = prevChains.get(c.chain.name);
-		if (!p || removedChains.has(c.chain.name)) return false;
-		return key(p.rules) !== key(c.rules) || uses(p, replacedSets) || uses(p, removedChains);
+		const p = prevChains.get(c.name);
+		if (!p || removedChains.has(c.name)) return false;
+		return p.rules.join("\n") !== c.rules.join("\n") || usesAny(p, replacedSets) || usesAny(p, removedChains);
 	});
 
-	const cmds: NftCommand[] = [];
-	const ref = (name: string): NftRef => ({ family: TABLE.family, table: TABLE.name, name });
+	const tx = new Transaction();
 	// 1. Drop the rules that will change or that reference what goes away.
-	for (const c of [...rewritten, ...goneChains, ...redeclared])
-		cmds.push({ flush: { chain: ref(c.chain.name) } });
-	for (const c of [...goneChains, ...redeclared]) cmds.push({ delete: { chain: ref(c.chain.name) } });
+	for (const c of [...rewritten, ...goneChains, ...redeclared]) tx.flushChain(c.name);
+	for (const c of [...goneChains, ...redeclared]) tx.deleteChain(c.name);
 	// 2. Sets: remove the gone and re-declared ones, add the new and re-declared ones.
-	for (const s of [...goneSets, ...changedSets])
-		cmds.push(s.map ? { delete: { map: ref(s.name) } } : { delete: { set: ref(s.name) } });
-	for (const s of [...newSets, ...changedSets]) cmds.push(addSet(s));
+	for (const s of [...goneSets, ...changedSets]) tx.deleteSet(s.name, !!s.decl.map);
+	const created = [...newSets, ...changedSets];
+	addCreation(tx, next, created, []);
 	// 3. Elements of kept sets: deletions first, so that a key whose value changed can be re-added.
+	const groups = groupChanges(prev.groups, next.groups, onlyGroup);
 	for (const s of next.sets) {
 		const p = prevSets.get(s.name);
 		if (!p || replacedSets.has(s.name)) continue;
-		const before = elementsOf(p);
-		const after = elementsOf(s);
-		const removed = [...before].filter(([k]) => !after.has(k)).map(([, e]) => elementKey(p, e));
-		const added = [...after].filter(([k]) => !before.has(k)).map(([, e]) => e);
-		if (removed.length) cmds.push({ delete: { element: { ...ref(s.name), elem: removed } } });
-		if (added.length) cmds.push({ add: { element: { ...ref(s.name), elem: added } } });
+		const own = setChanges(p, s);
+		if (own.flush) tx.flushSet(s.name, !!s.decl.map);
+		tx.deleteElements(s.name, own.removed);
+		tx.addElements(s.name, own.added);
+		tx.deleteElements(s.name, groups.removed.get(s.name) ?? []);
+		tx.addElements(s.name, groups.added.get(s.name) ?? []);
 	}
 	// 4. Chains: new and re-declared ones, then the rules of every chain that needs them.
-	for (const c of [...newChains, ...redeclared]) cmds.push({ add: { chain: c.chain } });
-	for (const c of [...newChains, ...redeclared, ...rewritten])
-		for (const r of c.rules) cmds.push({ add: { rule: r } });
+	for (const c of [...newChains, ...redeclared]) tx.addChain(c.name, c.base);
+	for (const c of [...newChains, ...redeclared, ...rewritten]) for (const r of c.rules) tx.addRule(c.name, r);
 
-	return { batch: { nftables: cmds }, recreatedSets: [...changedSets, ...newSets].map((s) => s.name) };
+	return { tx, recreatedSets: created.map((s) => s.name) };
+}
+
+/**
+ * A kept set's own elements: what to delete (keys) and add. Not rendered now: keep the kernel's;
+ * rendered now but not before (devices became known): replace whatever the kernel has.
+ */
+function setChanges(prev: SetSpec, next: SetSpec): { flush: boolean; removed: string[]; added: string[] } {
+	if (!next.elements) return { flush: false, removed: [], added: [] };
+	if (!prev.elements) return { flush: true, removed: [], added: [...next.elements.keys()] };
+	const before = prev.elements;
+	const after = next.elements;
+	return {
+		flush: false,
+		removed: [...before].filter(([text]) => !after.has(text)).map(([, key]) => key),
+		added: [...after.keys()].filter((text) => !before.has(text)),
+	};
+}
+
+/**
+ * The table a previous daemon left (or none) → `next`, in one transaction, without ever
+ * deleting the table: chains are rewritten (atomically: a packet sees the old rules or the new),
+ * rendered sets flushed and refilled, sets whose elements are not portrig's kept as they are,
+ * what the new render no longer has deleted. When the device sets are not known yet (`next`
+ * has no elements for them), a flush there is replaced by keeping what the kernel has; if the
+ * kernel has none either, the set is created empty.
+ */
+export function reconcile(kernel: KernelTable | undefined, next: RulesetSpec): Plan {
+	const tx = new Transaction().addTable();
+	if (!kernel) {
+		addCreation(tx, next);
+		return { tx, recreatedSets: next.sets.map((s) => s.name) };
+	}
+	const nextSets = new Map(next.sets.map((s) => [s.name, s]));
+	const nextChains = new Map(next.chains.map((c) => [c.name, c]));
+	const keptChain = (name: string) => {
+		const c = nextChains.get(name);
+		return c !== undefined && kernel.chains.has(name) && sameBase(c.base, kernel.chains.get(name));
+	};
+	const keptSet = (name: string, decl: SetDecl) => {
+		const s = nextSets.get(name);
+		return s !== undefined && sameDecl(s.decl, decl);
+	};
+	for (const name of kernel.chains.keys()) tx.flushChain(name);
+	for (const name of kernel.chains.keys()) if (!keptChain(name)) tx.deleteChain(name);
+	for (const [name, decl] of kernel.sets) if (!keptSet(name, decl)) tx.deleteSet(name, !!decl.map);
+	const created = next.sets.filter((s) => {
+		const decl = kernel.sets.get(s.name);
+		return !decl || !sameDecl(decl, s.decl);
+	});
+	const bySet = elementsBySet(next);
+	for (const s of created) tx.addSet(s);
+	for (const s of next.sets) {
+		if (!created.includes(s) && s.elements) tx.flushSet(s.name, !!s.decl.map);
+		tx.addElements(s.name, bySet.get(s.name) ?? []);
+	}
+	for (const c of next.chains) if (!keptChain(c.name)) tx.addChain(c.name, c.base);
+	for (const c of next.chains) for (const r of c.rules) tx.addRule(c.name, r);
+	return { tx, recreatedSets: created.map((s) => s.name) };
+}
+
+/** The table from scratch, deleting whatever was there (after `nft flush ruleset` it is gone anyway). */
+export function recreate(next: RulesetSpec): Plan {
+	// "add table" makes the following "delete table" valid whether the table exists or not.
+	const tx = new Transaction().addTable().deleteTable().addTable();
+	addCreation(tx, next);
+	return { tx, recreatedSets: next.sets.map((s) => s.name) };
 }

@@ -1,4 +1,4 @@
-// Forwards → elements of portrig's forward maps and pinhole sets (pure).
+// Forwards → elements of portrig's forward maps and pinhole sets, as nft text (pure).
 //
 // Each enabled forward becomes a handful of map elements, never rules, so the number of
 // forwards does not change how many lookups a new connection costs. IPv4 forwards:
@@ -16,12 +16,14 @@
 // same port could not both win, so forwards that overlap an earlier one are left out and
 // reported (first in config order wins). A forward restricted to sources may share its port
 // with an unrestricted one: the restricted maps are looked up first.
+//
+// The elements are kept per forward (a Group), and a forward's own elements are remembered per
+// forward object: the config store hands over the same object for a forward that did not
+// change, so a change among 10,000 forwards renders one forward and diffs one group.
 import { familyOf } from "../config/address";
 import type { Config, Forward, PortRange, Protocol } from "../config/schema";
-import { concat, type Expr, range } from "./nft-json";
 import { formatPrefix, type Prefix, parsePrefix, prefixesOverlap } from "./prefix";
-
-type MapDecl = { type: string[]; map?: string; interval: boolean };
+import type { ElementRef, Group, SetDecl } from "./spec";
 
 export const FORWARD_SETS = {
 	wan4_addr: { type: ["inet_proto", "inet_service"], map: "ipv4_addr", interval: false },
@@ -34,10 +36,14 @@ export const FORWARD_SETS = {
 	lan4_range: { type: ["inet_proto", "inet_service"], map: "ipv4_addr", interval: true },
 	pin6: { type: ["inet_proto", "ipv6_addr", "inet_service"], interval: true },
 	pin6_src: { type: ["inet_proto", "ipv6_addr", "ipv6_addr", "inet_service"], interval: true },
-} as const satisfies Record<string, MapDecl>;
+} as const satisfies Record<string, { type: string[]; map?: string; interval: boolean }>;
 
 export type ForwardSetName = keyof typeof FORWARD_SETS;
-export type ForwardElements = Record<ForwardSetName, Expr[]>;
+
+export function forwardSetDecl(name: ForwardSetName): SetDecl {
+	const d: { type: readonly string[]; map?: string; interval: boolean } = FORWARD_SETS[name];
+	return { type: [...d.type], ...(d.map ? { map: d.map } : {}), flags: d.interval ? ["interval"] : [] };
+}
 
 /** A forward that is not in the ruleset, and why. */
 export type SkippedForward = { id: string; reason: string };
@@ -53,6 +59,9 @@ type Claim = {
 
 /** Accepted claims, indexed so that 10,000 single-port forwards check in linear time. */
 class ClaimIndex {
+	/** Each forward's claims, so that a change of one forward can take its old ones out. */
+	private readonly byId = new Map<string, Claim[]>();
+
 	private readonly singles = new Map<string, Map<number, Claim[]>>();
 	private readonly ranges = new Map<string, Claim[]>();
 
@@ -73,6 +82,9 @@ class ClaimIndex {
 	}
 
 	add(c: Claim): void {
+		const own = this.byId.get(c.id);
+		if (own) own.push(c);
+		else this.byId.set(c.id, [c]);
 		if (c.ports.from === c.ports.to) {
 			const singles = this.singles.get(c.bucket) ?? new Map<number, Claim[]>();
 			this.singles.set(c.bucket, singles);
@@ -84,6 +96,19 @@ class ClaimIndex {
 			if (list) list.push(c);
 			else this.ranges.set(c.bucket, [c]);
 		}
+	}
+
+	/** Takes every claim of forward `id` out. */
+	remove(id: string): void {
+		for (const c of this.byId.get(id) ?? []) {
+			if (c.ports.from === c.ports.to) {
+				const singles = this.singles.get(c.bucket);
+				const rest = singles?.get(c.ports.from)?.filter((x) => x !== c) ?? [];
+				if (rest.length) singles?.set(c.ports.from, rest);
+				else singles?.delete(c.ports.from);
+			} else this.ranges.set(c.bucket, this.ranges.get(c.bucket)?.filter((x) => x !== c) ?? []);
+		}
+		this.byId.delete(id);
 	}
 }
 
@@ -110,125 +135,206 @@ function keepsPorts(f: Forward): boolean {
 	return !d || (d.from === f.src_dport.from && d.to === f.src_dport.to);
 }
 
-function emptyElements(): ForwardElements {
-	const out = {} as ForwardElements;
-	for (const name of Object.keys(FORWARD_SETS) as ForwardSetName[]) out[name] = [];
-	return out;
-}
+/** nft text of a port or a port range. */
+export const portText = (from: number, to: number) => (from === to ? `${from}` : `${from}-${to}`);
 
-/**
- * Elements for `wanAddr`/`wanPort`/`wanRange` (or the LAN copies) of one unrestricted IPv4
- * forward on one protocol.
- */
-function unrestrictedElements(
-	f: Forward,
-	proto: Protocol,
-	out: ForwardElements,
-	maps: { addr: ForwardSetName; port: ForwardSetName; range: ForwardSetName },
-) {
+const element = (set: ForwardSetName, key: string, value?: string | number): ElementRef =>
+	value === undefined ? [set, key, key] : [set, `${key} : ${value}`, key];
+
+type Maps = { addr: ForwardSetName; port: ForwardSetName; range: ForwardSetName };
+const WAN_MAPS: Maps = { addr: "wan4_addr", port: "wan4_port", range: "wan4_range" };
+const LAN_MAPS: Maps = { addr: "lan4_addr", port: "lan4_port", range: "lan4_range" };
+
+/** Elements of one unrestricted IPv4 forward on one protocol (the WAN maps, or the LAN copies). */
+function unrestrictedElements(f: Forward, proto: Protocol, maps: Maps): ElementRef[] {
 	const { from, to } = f.src_dport;
-	if (from !== to && keepsPorts(f)) {
-		out[maps.range].push([concat(proto, range(from, to)), f.dest_ip]);
-		return;
-	}
+	if (from !== to && keepsPorts(f)) return [element(maps.range, `${proto} . ${from}-${to}`, f.dest_ip)];
+	const out: ElementRef[] = [];
 	for (let p = from; p <= to; p++) {
 		const q = destPort(f, p);
 		if (q === undefined) continue;
-		out[maps.addr].push([concat(proto, p), f.dest_ip]);
-		if (q !== p) out[maps.port].push([concat(proto, p), q]);
+		out.push(element(maps.addr, `${proto} . ${p}`, f.dest_ip));
+		if (q !== p) out.push(element(maps.port, `${proto} . ${p}`, q));
 	}
+	return out;
 }
 
-function restrictedElements(f: Forward, proto: Protocol, sources: Prefix[], out: ForwardElements) {
+function restrictedElements(f: Forward, proto: Protocol, sources: Prefix[]): ElementRef[] {
 	const { from, to } = f.src_dport;
 	const dest = f.dest_port;
+	const out: ElementRef[] = [];
 	for (const s of sources) {
-		const src = formatPrefixExpr(s);
-		out.wan4_src_addr.push([concat(proto, src, range(from, to)), f.dest_ip]);
+		const src = formatPrefix(s);
+		out.push(element("wan4_src_addr", `${proto} . ${src} . ${portText(from, to)}`, f.dest_ip));
 		if (keepsPorts(f)) continue;
 		if (dest && dest.from === dest.to) {
-			out.wan4_src_port.push([concat(proto, src, range(from, to)), dest.from]);
+			out.push(element("wan4_src_port", `${proto} . ${src} . ${portText(from, to)}`, dest.from));
 			continue;
 		}
 		for (let p = from; p <= to; p++) {
 			const q = destPort(f, p);
-			if (q !== undefined) out.wan4_src_port.push([concat(proto, src, p), q]);
+			if (q !== undefined) out.push(element("wan4_src_port", `${proto} . ${src} . ${p}`, q));
 		}
 	}
+	return out;
 }
 
-/** nft JSON for a prefix: a bare address, or {"prefix": {addr, len}}. */
-export function formatPrefixExpr(p: Prefix): Expr {
-	const text = formatPrefix(p);
-	const [addr, len] = text.split("/");
-	return len === undefined ? addr : { prefix: { addr, len: Number(len) } };
+/** What one forward is, for the checks: its family, LAN host, and source restriction. */
+function shape(f: Forward) {
+	const family = familyOf(f.dest_ip);
+	const host = family === 6 ? formatPrefix(parsePrefix(f.dest_ip)) : f.dest_ip;
+	const allSources = f.src_ip.map(parsePrefix);
+	const sources = allSources.filter((s) => s.family === family);
+	return { family, host, allSources, restricted: sources.length ? sources : undefined };
 }
 
-export function forwardElements(config: Config): { elements: ForwardElements; skipped: SkippedForward[] } {
-	const out = emptyElements();
+/** A forward's WAN-side elements (maps or pinholes); pure in the forward. */
+function wanElements(f: Forward): ElementRef[] {
+	const { family, host, restricted } = shape(f);
+	const out: ElementRef[] = [];
+	for (const proto of f.proto) {
+		if (family === 6) {
+			const dport = portText(f.src_dport.from, f.src_dport.to);
+			if (restricted)
+				for (const s of restricted)
+					out.push(element("pin6_src", `${proto} . ${formatPrefix(s)} . ${host} . ${dport}`));
+			else out.push(element("pin6", `${proto} . ${host} . ${dport}`));
+		} else if (restricted) out.push(...restrictedElements(f, proto, restricted));
+		else out.push(...unrestrictedElements(f, proto, WAN_MAPS));
+	}
+	return out;
+}
+
+/** Per forward object: its WAN elements, and its group for a given set of reflected protocols. */
+const rendered = new WeakMap<Forward, { wan: ElementRef[]; reflected: string; group?: Group }>();
+
+function groupOf(f: Forward, reflected: Protocol[]): Group {
+	let r = rendered.get(f);
+	if (!r) {
+		r = { wan: wanElements(f), reflected: "" };
+		rendered.set(f, r);
+	}
+	const key = reflected.join(" ");
+	if (!r.group || r.reflected !== key) {
+		const lan = reflected.flatMap((proto) => unrestrictedElements(f, proto, LAN_MAPS));
+		r.group = { source: f, elements: lan.length ? [...r.wan, ...lan] : r.wan };
+		r.reflected = key;
+	}
+	return r.group;
+}
+
+/**
+ * The claim indexes behind a render, for the next change of one forward. `lanBlocked`: some
+ * forward lost its NAT-loopback claim to another (then order decides, and only a whole render
+ * is right).
+ */
+type Claims = { wan: ClaimIndex; lan: ClaimIndex; lanBlocked: boolean };
+
+export type ForwardRender = {
+	groups: Map<string, Group>;
+	skipped: SkippedForward[];
+	/** Absent once used up by a change (the indexes are updated in place by forwardChanged). */
+	claims?: Claims;
+};
+
+/** A forward's WAN claims (undefined with the reason when it cannot be in the ruleset). */
+function wanClaims(f: Config["forwards"][number]): Claim[] | SkippedForward {
+	const { family, host, allSources, restricted } = shape(f);
+	if (allSources.length && !restricted)
+		return { id: f.id, reason: `no src_ip of the IPv${family} family of dest_ip ${f.dest_ip}` };
+	return f.proto.map((proto) => ({
+		id: f.id,
+		proto,
+		ports: f.src_dport,
+		sources: restricted,
+		bucket: `${family} ${proto} ${family === 6 ? host : ""} ${restricted ? "src" : "any"}`,
+	}));
+}
+
+const lanClaim = (f: Forward & { id: string }, proto: Protocol): Claim => ({
+	id: f.id,
+	proto,
+	ports: f.src_dport,
+	bucket: `4 ${proto}`,
+});
+
+export function forwardElements(config: Config): ForwardRender {
+	const groups = new Map<string, Group>();
 	const skipped: SkippedForward[] = [];
 	const wan = new ClaimIndex();
 	const lan = new ClaimIndex();
-	if (!config.globals.enabled) return { elements: out, skipped };
+	if (!config.globals.enabled) return { groups, skipped };
 
+	const accepted: Config["forwards"] = [];
 	for (const f of config.forwards) {
 		if (!f.enabled) continue;
-		const family = familyOf(f.dest_ip);
-		const host = family === 6 ? formatPrefix(parsePrefix(f.dest_ip)) : f.dest_ip;
-		const allSources = f.src_ip.map(parsePrefix);
-		const sources = allSources.filter((s) => s.family === family);
-		if (allSources.length && !sources.length) {
-			skipped.push({ id: f.id, reason: `no src_ip of the IPv${family} family of dest_ip ${f.dest_ip}` });
+		const claims = wanClaims(f);
+		if (!Array.isArray(claims)) {
+			skipped.push(claims);
 			continue;
 		}
-		const restricted = sources.length ? sources : undefined;
-		const claims: Claim[] = f.proto.map((proto) => ({
-			id: f.id,
-			proto,
-			ports: f.src_dport,
-			sources: restricted,
-			bucket: `${family} ${proto} ${family === 6 ? host : ""} ${restricted ? "src" : "any"}`,
-		}));
 		const clash = claims.map((c) => [c, wan.conflict(c)] as const).find(([, other]) => other);
 		if (clash?.[1]) {
 			skipped.push({
 				id: f.id,
-				reason: `overlaps forward '${clash[1].id}' on ${portLabel(clash[0])}${restricted ? " from the same sources" : ""}`,
+				reason: `overlaps forward '${clash[1].id}' on ${portLabel(clash[0])}${clash[0].sources ? " from the same sources" : ""}`,
 			});
 			continue;
 		}
 		for (const c of claims) wan.add(c);
-
-		for (const proto of f.proto) {
-			if (family === 6) {
-				const dport = range(f.src_dport.from, f.src_dport.to);
-				if (restricted)
-					for (const s of restricted) out.pin6_src.push(concat(proto, formatPrefixExpr(s), host, dport));
-				else out.pin6.push(concat(proto, host, dport));
-				continue;
-			}
-			if (restricted) restrictedElements(f, proto, restricted, out);
-			else unrestrictedElements(f, proto, out, { addr: "wan4_addr", port: "wan4_port", range: "wan4_range" });
-		}
+		accepted.push(f);
 	}
 
 	// NAT loopback: LAN clients are not the remote sources a restriction names, so every
 	// reflecting IPv4 forward gets LAN elements; unrestricted forwards first, then the first of
 	// several restricted forwards sharing a port.
-	const reflecting = config.forwards.filter(
-		(f) => f.enabled && f.reflection && familyOf(f.dest_ip) === 4 && !skipped.some((s) => s.id === f.id),
-	);
+	const reflected = new Map<Forward, Protocol[]>();
+	const reflecting = accepted.filter((f) => f.reflection && familyOf(f.dest_ip) === 4);
 	const ordered = [
 		...reflecting.filter((f) => !f.src_ip.length),
 		...reflecting.filter((f) => f.src_ip.length),
 	];
+	let lanBlocked = false;
 	for (const f of ordered) {
 		for (const proto of f.proto) {
-			const claim: Claim = { id: f.id, proto, ports: f.src_dport, bucket: `4 ${proto}` };
-			if (lan.conflict(claim)) continue;
+			const claim = lanClaim(f, proto);
+			if (lan.conflict(claim)) {
+				lanBlocked = true;
+				continue;
+			}
 			lan.add(claim);
-			unrestrictedElements(f, proto, out, { addr: "lan4_addr", port: "lan4_port", range: "lan4_range" });
+			reflected.set(f, [...(reflected.get(f) ?? []), proto]);
 		}
 	}
-	return { elements: out, skipped };
+	for (const f of accepted) groups.set(f.id, groupOf(f, reflected.get(f) ?? []));
+	return { groups, skipped, claims: { wan, lan, lanBlocked } };
+}
+
+/**
+ * The render after forward `id` alone changed (added, updated or deleted), from the previous
+ * render: its claims are swapped in the indexes, its group rendered, the others kept. Costs one
+ * forward, not 10,000. Undefined when only a whole render is right: something was left out or
+ * lost its loopback claim before, or the changed forward clashes now (first in config order
+ * wins). Uses up `prev.claims` either way.
+ */
+export function forwardChanged(prev: ForwardRender, config: Config, id: string): ForwardRender | undefined {
+	const claims = prev.claims;
+	prev.claims = undefined;
+	if (!claims || claims.lanBlocked || prev.skipped.length || !config.globals.enabled) return undefined;
+	claims.wan.remove(id);
+	claims.lan.remove(id);
+	const groups = new Map(prev.groups);
+	groups.delete(id);
+	const f = config.forwards.find((x) => x.id === id);
+	if (f?.enabled) {
+		const wan = wanClaims(f);
+		if (!Array.isArray(wan) || wan.some((c) => claims.wan.conflict(c))) return undefined;
+		const reflects = f.reflection && familyOf(f.dest_ip) === 4;
+		const lan = reflects ? f.proto.map((proto) => lanClaim(f, proto)) : [];
+		if (lan.some((c) => claims.lan.conflict(c))) return undefined;
+		for (const c of wan) claims.wan.add(c);
+		for (const c of lan) claims.lan.add(c);
+		groups.set(id, groupOf(f, reflects ? f.proto : []));
+	}
+	return { groups, skipped: [], claims };
 }

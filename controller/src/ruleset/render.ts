@@ -1,4 +1,4 @@
-// Config → portrig's nftables table, as nft JSON (pure; golden-tested in golden/).
+// Config → portrig's nftables table, in nft's text syntax (pure; golden-tested in golden/).
 //
 // One table, `inet portrig`. Forwards and pinholes are map/set elements (forwards.ts), so a new
 // connection costs the same few lookups whatever the number of forwards; rules only dispatch:
@@ -26,58 +26,41 @@
 //   th dport, meta l4proto in concatenations         kernel 4.x,  nft 0.9.2
 //   fib daddr type / fib daddr . iif type            kernel 4.10, nft 0.7
 //   ct mark set ct mark | bits, negated set lookups  kernel 4.x
-//   JSON input (nft -j -f)                           nft 0.9.1
-// Not used: concatenated map data (`: ipv4_addr . inet_service`) — nft 1.0.6 cannot load it
-// from JSON (it crashes), hence separate address and port maps.
+//   add/update @map { k : v } from the packet path  verified with nft 1.0.6, kernel 6.x (triggers);
+//                                                    text only: nft's JSON has it from 1.0.9
+//   the whole table as one nft text transaction      libnftables nft_run_cmd_from_buffer / nft -f
+// Not used: concatenated map data (`: ipv4_addr . inet_service`), hence separate address and
+// port maps (kept from when the ruleset was loaded as JSON, whose nft 1.0.6 parser crashed on it).
 import type { Config, Protocol } from "../config/schema";
-import { FORWARD_SETS, type ForwardSetName, forwardElements, type SkippedForward } from "./forwards";
-import { CT_MARK, DEVICE_SETS, PRIORITY, TABLE } from "./layout";
 import {
-	concat,
-	ct,
-	ctMarkClear,
-	ctMarkHas,
-	ctMarkOr,
-	dnat,
-	type Expr,
-	fibDaddrType,
-	jump,
-	mapLookup,
-	masquerade,
-	match,
-	meta,
-	type NftBatch,
-	type NftChain,
-	type NftCommand,
-	type NftRule,
-	type NftSet,
-	payload,
-	range,
-	setRef,
-	tcpUdp,
-} from "./nft-json";
-import { type TextChain, triggerPart } from "./triggers";
+	FORWARD_SETS,
+	type ForwardRender,
+	type ForwardSetName,
+	forwardChanged,
+	forwardElements,
+	forwardSetDecl,
+	portText,
+	type SkippedForward,
+} from "./forwards";
+import { CT_MARK, DEVICE_SETS, PRIORITY } from "./layout";
+import { type ChainSpec, elements, type Group, type RulesetSpec, type SetSpec } from "./spec";
+import { Transaction } from "./transaction";
+import { triggerPart } from "./triggers";
 
 /** A port the router itself serves on a WAN-reachable address (never given to the DMZ host). */
 export type RouterPort = { proto: Protocol; port: number };
 
 /** What the ruleset needs to know about the router besides the config. */
 export type Env = {
-	wanDevices: string[];
-	lanDevices: string[];
+	/** WAN/LAN devices; undefined while unknown (netifd has not answered): the kernel's stay. */
+	wanDevices?: string[];
+	lanDevices?: string[];
 	/** Listening sockets of the router (router-ports.ts discovers them). */
 	routerPorts?: RouterPort[];
 };
 
-export type ChainSpec = { chain: NftChain; rules: NftRule[] };
-
-/** The table's content as sets and chains; a part of it is the same shape (see triggerPart). */
-export type RulesetSpec = {
-	sets: NftSet[];
-	chains: ChainSpec[];
-	/** Rules nft JSON cannot express (trigger map updates): nft text, applied after the JSON batch. */
-	text?: TextChain[];
-};
+/** A part of the table (forwards, triggers, DMZ, devices): its sets and chains. */
+export type Part = { sets: SetSpec[]; chains: ChainSpec[] };
 
 /**
  * Ports that fw4's stock config accepts on the WAN zone for the router's own clients (DHCP
@@ -85,133 +68,93 @@ export type RulesetSpec = {
  */
 export const FW4_WAN_INPUT_PORTS: RouterPort[] = [{ proto: "udp", port: 68 }];
 
-const IPV4 = match(meta("nfproto"), "ipv4");
-const IPV6 = match(meta("nfproto"), "ipv6");
-const FROM_WAN = match(meta("iifname"), setRef(DEVICE_SETS.wan));
-const FROM_LAN = match(meta("iifname"), setRef(DEVICE_SETS.lan));
-const TO_ROUTER = match(fibDaddrType(), "local");
-const PROTO_DPORT = concat(meta("l4proto"), payload("th", "dport"));
-const PROTO_SADDR_DPORT = concat(meta("l4proto"), payload("ip", "saddr"), payload("th", "dport"));
+const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
+/** Rule text fragments, named as nft would read them. */
+export const T = {
+	IPV4: "meta nfproto ipv4",
+	IPV6: "meta nfproto ipv6",
+	FROM_WAN: `iifname @${DEVICE_SETS.wan}`,
+	FROM_LAN: `iifname @${DEVICE_SETS.lan}`,
+	TO_WAN: `oifname @${DEVICE_SETS.wan}`,
+	TO_LAN: `oifname @${DEVICE_SETS.lan}`,
+	TO_ROUTER: "fib daddr type local",
+	TCP_UDP: "meta l4proto { tcp, udp }",
+	markOr: (bits: number) => `ct mark set ct mark | ${hex(bits)}`,
+	markClear: (bits: number) => `ct mark set ct mark & ${hex(~bits >>> 0)}`,
+	markHas: (bits: number) => `ct mark & ${hex(bits)} == ${hex(bits)}`,
+};
 
-export function set(name: string, decl: Omit<NftSet, "family" | "table" | "name">): NftSet {
-	return { family: TABLE.family, table: TABLE.name, name, ...decl };
-}
-
-export function chain(name: string, base?: Pick<NftChain, "type" | "hook" | "prio">): NftChain {
-	return base
-		? { family: TABLE.family, table: TABLE.name, name, ...base, policy: "accept" }
-		: { family: TABLE.family, table: TABLE.name, name };
-}
-
-export function rule(chainName: string, ...expr: Expr[]): NftRule {
-	return { family: TABLE.family, table: TABLE.name, chain: chainName, expr };
-}
-
-/** A set declaration with its elements; `elem` is left out when empty (nft wants none then). */
-function withElements(s: NftSet, elem: Expr[]): NftSet {
-	return elem.length ? { ...s, elem } : s;
-}
-
-function forwardSets(elements: Record<ForwardSetName, Expr[]>): NftSet[] {
-	return (Object.keys(FORWARD_SETS) as ForwardSetName[]).map((name) => {
-		const d: { type: readonly string[]; map?: string; interval: boolean } = FORWARD_SETS[name];
-		const decl = set(name, {
-			type: [...d.type],
-			...(d.map ? { map: d.map } : {}),
-			...(d.interval ? { flags: ["interval"] } : {}),
-		});
-		return withElements(decl, elements[name]);
-	});
-}
+const PROTO_DPORT = "meta l4proto . th dport";
+const PROTO_SADDR_DPORT = "meta l4proto . ip saddr . th dport";
 
 /** `dnat ip to <addr map>[ : <port map>]` for one key. */
-function dnatVia(key: Expr, addrMap: string, portMap?: string): Expr[] {
-	return portMap
-		? [tcpUdp(), dnat("ip", mapLookup(key, addrMap), mapLookup(key, portMap))]
-		: [dnat("ip", mapLookup(key, addrMap))];
-}
+const dnatVia = (key: string, addrMap: string, portMap?: string) =>
+	portMap
+		? `${T.TCP_UDP} dnat ip to ${key} map @${addrMap} : ${key} map @${portMap}`
+		: `dnat ip to ${key} map @${addrMap}`;
 
-function forwardPart(config: Config): { part: RulesetSpec; skipped: SkippedForward[] } {
-	const { elements, skipped } = forwardElements(config);
+/**
+ * The forward part; its sets' elements are in `render.groups`, one group per forward. With the
+ * previous render and the id of the one forward that changed, only that forward is rendered.
+ */
+export function forwardPart(
+	config: Config,
+	changed?: { prev: ForwardRender; id: string },
+): { part: Part; render: ForwardRender } {
+	const render = (changed && forwardChanged(changed.prev, config, changed.id)) ?? forwardElements(config);
 	const wan = "forward_wan4";
 	const lan = "forward_lan4";
 	const loopbackBits = CT_MARK.ACCEPT | CT_MARK.LOOPBACK;
 	const chains: ChainSpec[] = [
 		{
-			chain: chain("dstnat_forward", { type: "nat", hook: "prerouting", prio: PRIORITY.forwardDnat }),
+			name: "dstnat_forward",
+			base: { type: "nat", hook: "prerouting", prio: PRIORITY.forwardDnat },
 			rules: [
-				rule("dstnat_forward", IPV4, tcpUdp(), FROM_WAN, TO_ROUTER, jump(wan)),
+				`${T.IPV4} ${T.TCP_UDP} ${T.FROM_WAN} ${T.TO_ROUTER} jump ${wan}`,
 				// A router address that is not on the LAN device the packet came in on: a WAN address.
-				rule(
-					"dstnat_forward",
-					IPV4,
-					tcpUdp(),
-					FROM_LAN,
-					TO_ROUTER,
-					match(fibDaddrType(["iif"]), "local", "!="),
-					jump(lan),
-				),
+				`${T.IPV4} ${T.TCP_UDP} ${T.FROM_LAN} ${T.TO_ROUTER} fib daddr . iif type != local jump ${lan}`,
 			],
 		},
 		{
-			chain: chain(wan),
+			name: wan,
 			rules: [
-				rule(wan, ctMarkOr(CT_MARK.ACCEPT)),
-				rule(wan, ...dnatVia(PROTO_SADDR_DPORT, "wan4_src_addr", "wan4_src_port")),
-				rule(wan, ...dnatVia(PROTO_SADDR_DPORT, "wan4_src_addr")),
-				rule(wan, ...dnatVia(PROTO_DPORT, "wan4_addr", "wan4_port")),
-				rule(wan, ...dnatVia(PROTO_DPORT, "wan4_addr")),
-				rule(wan, ...dnatVia(PROTO_DPORT, "wan4_range")),
-				rule(wan, ctMarkClear(CT_MARK.ACCEPT)),
+				T.markOr(CT_MARK.ACCEPT),
+				dnatVia(PROTO_SADDR_DPORT, "wan4_src_addr", "wan4_src_port"),
+				dnatVia(PROTO_SADDR_DPORT, "wan4_src_addr"),
+				dnatVia(PROTO_DPORT, "wan4_addr", "wan4_port"),
+				dnatVia(PROTO_DPORT, "wan4_addr"),
+				dnatVia(PROTO_DPORT, "wan4_range"),
+				T.markClear(CT_MARK.ACCEPT),
 			],
 		},
 		{
-			chain: chain(lan),
+			name: lan,
 			rules: [
-				rule(lan, ctMarkOr(loopbackBits)),
-				rule(lan, ...dnatVia(PROTO_DPORT, "lan4_addr", "lan4_port")),
-				rule(lan, ...dnatVia(PROTO_DPORT, "lan4_addr")),
-				rule(lan, ...dnatVia(PROTO_DPORT, "lan4_range")),
-				rule(lan, ctMarkClear(loopbackBits)),
+				T.markOr(loopbackBits),
+				dnatVia(PROTO_DPORT, "lan4_addr", "lan4_port"),
+				dnatVia(PROTO_DPORT, "lan4_addr"),
+				dnatVia(PROTO_DPORT, "lan4_range"),
+				T.markClear(loopbackBits),
 			],
 		},
 		{
-			chain: chain("srcnat_loopback", { type: "nat", hook: "postrouting", prio: PRIORITY.loopbackSnat }),
-			rules: [
-				rule(
-					"srcnat_loopback",
-					ctMarkHas(CT_MARK.LOOPBACK),
-					match(meta("oifname"), setRef(DEVICE_SETS.lan)),
-					masquerade(),
-				),
-			],
+			name: "srcnat_loopback",
+			base: { type: "nat", hook: "postrouting", prio: PRIORITY.loopbackSnat },
+			rules: [`${T.markHas(CT_MARK.LOOPBACK)} ${T.TO_LAN} masquerade`],
 		},
 		{
-			chain: chain("forward_pinhole", { type: "filter", hook: "forward", prio: PRIORITY.pinholeFilter }),
+			name: "forward_pinhole",
+			base: { type: "filter", hook: "forward", prio: PRIORITY.pinholeFilter },
 			rules: [
-				rule(
-					"forward_pinhole",
-					match(ct("state"), "new", "in"),
-					IPV6,
-					FROM_WAN,
-					match(concat(meta("l4proto"), payload("ip6", "daddr"), payload("th", "dport")), setRef("pin6")),
-					ctMarkOr(CT_MARK.ACCEPT),
-				),
-				rule(
-					"forward_pinhole",
-					match(ct("state"), "new", "in"),
-					IPV6,
-					FROM_WAN,
-					match(
-						concat(meta("l4proto"), payload("ip6", "saddr"), payload("ip6", "daddr"), payload("th", "dport")),
-						setRef("pin6_src"),
-					),
-					ctMarkOr(CT_MARK.ACCEPT),
-				),
+				`ct state new ${T.IPV6} ${T.FROM_WAN} meta l4proto . ip6 daddr . th dport @pin6 ${T.markOr(CT_MARK.ACCEPT)}`,
+				`ct state new ${T.IPV6} ${T.FROM_WAN} meta l4proto . ip6 saddr . ip6 daddr . th dport @pin6_src ${T.markOr(CT_MARK.ACCEPT)}`,
 			],
 		},
 	];
-	return { part: { sets: forwardSets(elements), chains }, skipped };
+	const sets = (Object.keys(FORWARD_SETS) as ForwardSetName[]).map(
+		(name): SetSpec => ({ name, decl: forwardSetDecl(name), elements: new Map() }),
+	);
+	return { part: { sets, chains }, render };
 }
 
 /** Merges overlapping or adjacent ranges per protocol (the kernel refuses overlapping intervals). */
@@ -231,102 +174,112 @@ export function mergedRanges(entries: { proto: Protocol; from: number; to: numbe
 	return out;
 }
 
-function routerPortElements(env: Env): Expr[] {
-	const seen = new Set<string>();
-	const out: Expr[] = [];
+function routerPortElements(env: Env): string[] {
 	const all = [...FW4_WAN_INPUT_PORTS, ...(env.routerPorts ?? [])].sort(
 		(a, b) => a.proto.localeCompare(b.proto) || a.port - b.port,
 	);
-	for (const p of all) {
-		const key = `${p.proto} ${p.port}`;
-		if (seen.has(key)) continue;
-		seen.add(key);
-		out.push(concat(p.proto, p.port));
-	}
-	return out;
+	return [...new Set(all.map((p) => `${p.proto} . ${p.port}`))];
 }
 
-function dmzPart(config: Config, env: Env): RulesetSpec {
+/** A set's elements where each element is its own key. */
+const keys = (items: string[]) => elements(items.map((e) => [e, e] as const));
+
+export function dmzPart(config: Config, env: Env): Part {
 	const { dmz } = config;
 	const excluded = mergedRanges(
 		dmz.exclude_port.flatMap((e) => e.proto.map((proto) => ({ proto, from: e.port.from, to: e.port.to }))),
 	);
-	const sets = [
-		withElements(set("router_ports", { type: ["inet_proto", "inet_service"] }), routerPortElements(env)),
-		withElements(
-			set("dmz_exclude", { type: ["inet_proto", "inet_service"], flags: ["interval"] }),
-			excluded.map((e) => concat(e.proto, range(e.from, e.to))),
-		),
+	const sets: SetSpec[] = [
+		{
+			name: "router_ports",
+			decl: { type: ["inet_proto", "inet_service"], flags: [] },
+			elements: keys(routerPortElements(env)),
+		},
+		{
+			name: "dmz_exclude",
+			decl: { type: ["inet_proto", "inet_service"], flags: ["interval"] },
+			elements: keys(excluded.map((e) => `${e.proto} . ${portText(e.from, e.to)}`)),
+		},
 	];
-	const name = "dstnat_dmz";
 	const active = config.globals.enabled && dmz.enabled && dmz.dest_ip !== undefined;
 	const rules = active
 		? [
-				rule(
-					name,
-					IPV4,
-					tcpUdp(),
-					FROM_WAN,
-					TO_ROUTER,
-					match(PROTO_DPORT, setRef("router_ports"), "!="),
-					match(PROTO_DPORT, setRef("dmz_exclude"), "!="),
-					ctMarkOr(CT_MARK.ACCEPT),
-					dnat("ip", dmz.dest_ip),
-				),
+				`${T.IPV4} ${T.TCP_UDP} ${T.FROM_WAN} ${T.TO_ROUTER} ${PROTO_DPORT} != @router_ports ${PROTO_DPORT} != @dmz_exclude ${T.markOr(CT_MARK.ACCEPT)} dnat ip to ${dmz.dest_ip}`,
 			]
 		: [];
 	return {
 		sets,
-		chains: [{ chain: chain(name, { type: "nat", hook: "prerouting", prio: PRIORITY.dmzDnat }), rules }],
+		chains: [
+			{ name: "dstnat_dmz", base: { type: "nat", hook: "prerouting", prio: PRIORITY.dmzDnat }, rules },
+		],
 	};
 }
 
-function devicePart(env: Env): RulesetSpec {
-	const devices = (list: string[]) => [...new Set(list)].sort();
+export function devicePart(env: Env): Part {
+	const devices = (list: string[] | undefined) =>
+		list && keys([...new Set(list)].sort().map((d) => JSON.stringify(d)));
+	const decl = { type: ["ifname"], flags: [] };
+	const wan = devices(env.wanDevices);
+	const lan = devices(env.lanDevices);
 	return {
 		sets: [
-			withElements(set(DEVICE_SETS.wan, { type: "ifname" }), devices(env.wanDevices)),
-			withElements(set(DEVICE_SETS.lan, { type: "ifname" }), devices(env.lanDevices)),
+			{ name: DEVICE_SETS.wan, decl, ...(wan ? { elements: wan } : {}) },
+			{ name: DEVICE_SETS.lan, decl, ...(lan ? { elements: lan } : {}) },
 		],
 		chains: [],
 	};
 }
 
-/** The whole table as sets and chains, plus the forwards left out (overlaps). */
-export function buildRuleset(config: Config, env: Env): { spec: RulesetSpec; skipped: SkippedForward[] } {
+/** The parts in table order: devices, forwards, triggers, DMZ. */
+export type Parts = { devices: Part; forwards: Part; triggers: Part; dmz: Part };
+
+export function joinParts(parts: Parts, groups: Map<string, Group>): RulesetSpec {
+	const all = [parts.devices, parts.forwards, parts.triggers, parts.dmz];
+	return { sets: all.flatMap((p) => p.sets), chains: all.flatMap((p) => p.chains), groups };
+}
+
+/** The whole table, plus the forwards left out (overlaps). */
+export function buildRuleset(
+	config: Config,
+	env: Env,
+): { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipped: SkippedForward[] } {
 	const forwards = forwardPart(config);
-	// Composition point: the trigger part (ruleset/triggers.ts) goes between the forward part
-	// and the DMZ part, its NAT chain at PRIORITY.triggerDnat.
-	const triggers = triggerPart(config);
-	const parts = [devicePart(env), forwards.part, triggers, dmzPart(config, env)];
-	return {
-		spec: {
-			sets: parts.flatMap((p) => p.sets),
-			chains: parts.flatMap((p) => p.chains),
-			...(triggers.text.length ? { text: triggers.text } : {}),
-		},
-		skipped: forwards.skipped,
+	const parts: Parts = {
+		devices: devicePart(env),
+		forwards: forwards.part,
+		triggers: triggerPart(config),
+		dmz: dmzPart(config, env),
 	};
+	const { groups, skipped } = forwards.render;
+	return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
 }
 
-/** `{add: {set|map: …}}`: nft JSON names a set with data a map. */
-export function addSet(s: NftSet): NftCommand {
-	return s.map ? { add: { map: s } } : { add: { set: s } };
+/** The elements of `sets` (default all), group elements included, in one pass over the groups. */
+export function elementsBySet(spec: RulesetSpec, sets = spec.sets): Map<string, string[]> {
+	const out = new Map<string, string[]>();
+	for (const s of sets) if (s.elements) out.set(s.name, [...s.elements.keys()]);
+	// Only the forward sets get elements from groups: they hold none of their own.
+	if (sets.some((s) => s.elements?.size === 0))
+		for (const g of spec.groups.values()) for (const [name, text] of g.elements) out.get(name)?.push(text);
+	return out;
 }
 
-/** The batch that creates the table from nothing (sets with their elements, chains, rules). */
-export function creationBatch(spec: RulesetSpec): NftBatch {
-	return {
-		nftables: [
-			{ add: { table: { family: TABLE.family, name: TABLE.name } } },
-			...spec.sets.map(addSet),
-			...spec.chains.map((c): NftCommand => ({ add: { chain: c.chain } })),
-			...spec.chains.flatMap((c) => c.rules.map((r): NftCommand => ({ add: { rule: r } }))),
-		],
-	};
+/** Adds the creation of `spec`'s sets (with elements), chains and rules to `tx`. */
+export function addCreation(
+	tx: Transaction,
+	spec: RulesetSpec,
+	sets = spec.sets,
+	chains = spec.chains,
+): Transaction {
+	const bySet = elementsBySet(spec, sets);
+	for (const s of sets) tx.addSet(s);
+	for (const s of sets) tx.addElements(s.name, bySet.get(s.name) ?? []);
+	for (const c of chains) tx.addChain(c.name, c.base);
+	for (const c of chains) for (const r of c.rules) tx.addRule(c.name, r);
+	return tx;
 }
 
-/** Config → the nft JSON batch that creates portrig's table. */
-export function renderRuleset(config: Config, env: Env): NftBatch {
-	return creationBatch(buildRuleset(config, env).spec);
+/** Config → the nft script that creates portrig's table (the golden files). */
+export function renderRuleset(config: Config, env: Env): string {
+	return addCreation(new Transaction().addTable(), buildRuleset(config, env).spec).script();
 }

@@ -28,33 +28,13 @@
 // Timer restarts ("refresh"), all only for the owner: packets of the trigger connection in
 // both directions, and packets of the connections the opening let in, in both directions.
 //
-// nft 1.0.6 has no JSON for map updates (`update @m { k : v }`), so the IPv4 open/refresh rules
-// are nft text (`text`): DataPlane applies them in one `nft -f -` text transaction right after
-// the JSON batch that declares their maps and chains. The text repeats those declarations
-// (`add` of an identical declaration changes nothing), so it can be checked with `nft -c`
-// before the JSON batch is sent: a refusal then leaves the whole previous ruleset in force.
+// Rules are nft text like the rest of the table, so the trigger part goes in the same single
+// transaction as everything else (nft 1.0.6 has no JSON for map updates). Its maps and sets
+// have no rendered elements: the kernel owns them, and an apply never touches those present.
 import type { Config, PortRange, Protocol, Trigger } from "../config/schema";
-import { CT_MARK, DEVICE_SETS, PRIORITY, TABLE } from "./layout";
-import {
-	anonSet,
-	concat,
-	ct,
-	ctMarkClear,
-	ctMarkHas,
-	ctMarkOr,
-	dnat,
-	type Expr,
-	fibDaddrType,
-	jump,
-	mapLookup,
-	match,
-	meta,
-	type NftSet,
-	payload,
-	range,
-	setRef,
-} from "./nft-json";
-import { type ChainSpec, chain, mergedRanges, type RulesetSpec, rule, set } from "./render";
+import { CT_MARK, DEVICE_SETS, PRIORITY } from "./layout";
+import { mergedRanges, type Part, T } from "./render";
+import type { ChainSpec, SetSpec } from "./spec";
 
 export type TriggerWithId = Trigger & { id: string };
 
@@ -68,11 +48,6 @@ export type TriggerSets = {
 	remote: boolean;
 	timeout: number;
 };
-
-/** A chain whose rules are nft text (JSON cannot express them): body of each `add rule`. */
-export type TextChain = { name: string; rules: string[] };
-
-export type TriggerPart = RulesetSpec & { text: TextChain[] };
 
 const FILTER_CHAIN = "trigger_filter";
 const DNAT_CHAIN = "trigger_dnat";
@@ -98,131 +73,57 @@ export function triggerSets(t: TriggerWithId, defaultTimeout: number): TriggerSe
 	};
 }
 
-// ---- JSON pieces ------------------------------------------------------------------------------
+// ---- rule pieces -----------------------------------------------------------------------------
 
-const FROM_WAN = match(meta("iifname"), setRef(DEVICE_SETS.wan));
-const FROM_LAN = match(meta("iifname"), setRef(DEVICE_SETS.lan));
-const TO_WAN = match(meta("oifname"), setRef(DEVICE_SETS.wan));
-const TO_LAN = match(meta("oifname"), setRef(DEVICE_SETS.lan));
-const NEW = match(ct("state"), "new", "in");
-const ORIGINAL = match(ct("direction"), "original");
-const REPLY = match(ct("direction"), "reply");
-
-const protoMatch = (protos: Protocol[]): Expr =>
-	match(meta("l4proto"), protos.length === 1 ? protos[0] : anonSet(...protos));
-
-const portsExpr = (ports: PortRange[]): Expr => {
-	const items = ports.map((p) => range(p.from, p.to));
-	return items.length === 1 ? items[0] : anonSet(...items);
-};
-const portMatch = (field: "dport" | "sport", ports: PortRange[]) =>
-	match(payload("th", field), portsExpr(ports));
-
-const setUpdate = (name: string, key: Expr, timeout: number): Expr => ({
-	set: { op: "update", elem: { elem: { val: key, timeout } }, set: setRef(name) },
-});
-
-/** Every port a trigger's connections use, per protocol, merged for one interval set. */
-function dispatchSet(t: Trigger): Expr {
-	const entries = [
-		...t.proto.map((proto) => ({ proto, from: t.trigger_port.from, to: t.trigger_port.to })),
-		...t.open_proto.flatMap((proto) => t.open_port.map((p) => ({ proto, from: p.from, to: p.to }))),
-	];
-	return anonSet(...mergedRanges(entries).map((e) => concat(e.proto, range(e.from, e.to))));
-}
-
-/** IPv6: per-host pinholes, all in JSON (set updates are expressible there). */
-function ipv6Rules(t: Trigger, sets: TriggerSets): Expr[][] {
-	if (!sets.v6) return [];
-	const name = sets.v6.set;
-	const T = sets.timeout;
-	const six = (field: string) => payload("ip6", field);
-	// The element for a packet whose LAN host is `host` and remote is `remote`.
-	const key = (remote: string, host: string) => (sets.remote ? concat(six(remote), six(host)) : six(host));
-	const refresh = (remote: string, host: string) => [
-		match(key(remote, host), setRef(name)),
-		setUpdate(name, key(remote, host), T),
-	];
-	const sources = t.src_ip.filter((a) => a.includes(":"));
-	const allowed = sources.length ? [match(six("saddr"), anonSet(...sources))] : [];
-	const IPV6 = match(meta("nfproto"), "ipv6");
-	const trigger = [protoMatch(t.proto)];
-	const opened = [protoMatch(t.open_proto)];
-	return [
-		// The trigger connection: its first packet opens (or re-opens) the host's pinhole …
-		[
-			IPV6,
-			NEW,
-			FROM_LAN,
-			TO_WAN,
-			...trigger,
-			portMatch("dport", [t.trigger_port]),
-			...allowed,
-			setUpdate(name, key("daddr", "saddr"), T),
-		],
-		// … and its packets both ways keep it open.
-		[
-			IPV6,
-			ORIGINAL,
-			FROM_LAN,
-			TO_WAN,
-			...trigger,
-			portMatch("dport", [t.trigger_port]),
-			...refresh("daddr", "saddr"),
-		],
-		[
-			IPV6,
-			REPLY,
-			FROM_WAN,
-			TO_LAN,
-			...trigger,
-			portMatch("sport", [t.trigger_port]),
-			...refresh("saddr", "daddr"),
-		],
-		// A new inbound connection to an open port of a host with a pinhole: fw4 lets it through.
-		[
-			IPV6,
-			NEW,
-			FROM_WAN,
-			TO_LAN,
-			...opened,
-			portMatch("dport", t.open_port),
-			...refresh("saddr", "daddr"),
-			ctMarkOr(CT_MARK.ACCEPT),
-		],
-		[
-			IPV6,
-			ORIGINAL,
-			FROM_WAN,
-			TO_LAN,
-			ctMarkHas(CT_MARK.ACCEPT),
-			...opened,
-			portMatch("dport", t.open_port),
-			...refresh("saddr", "daddr"),
-		],
-		[
-			IPV6,
-			REPLY,
-			FROM_LAN,
-			TO_WAN,
-			ctMarkHas(CT_MARK.ACCEPT),
-			...opened,
-			portMatch("sport", t.open_port),
-			...refresh("daddr", "saddr"),
-		],
-	];
-}
-
-// ---- nft text pieces (IPv4 map updates) ------------------------------------------------------
-
-const textProtos = (protos: Protocol[]) => (protos.length === 1 ? protos[0] : `{ ${protos.join(", ")} }`);
-const textPorts = (ports: PortRange[]) => {
+const protoMatch = (protos: Protocol[]) =>
+	`meta l4proto ${protos.length === 1 ? protos[0] : `{ ${protos.join(", ")} }`}`;
+const portsText = (ports: PortRange[]) => {
 	const items = ports.map((p) => (p.from === p.to ? String(p.from) : `${p.from}-${p.to}`));
 	return items.length === 1 ? items[0] : `{ ${items.join(", ")} }`;
 };
 
-/** IPv4 open/refresh rules: text, for their map updates. */
-function ipv4TextRules(t: Trigger, sets: TriggerSets): string[] {
+/** Every port a trigger's connections use, per protocol, merged for one anonymous interval set. */
+function dispatchSet(t: Trigger): string {
+	const entries = [
+		...t.proto.map((proto) => ({ proto, from: t.trigger_port.from, to: t.trigger_port.to })),
+		...t.open_proto.flatMap((proto) => t.open_port.map((p) => ({ proto, from: p.from, to: p.to }))),
+	];
+	return `{ ${mergedRanges(entries)
+		.map((e) => `${e.proto} . ${e.from === e.to ? e.from : `${e.from}-${e.to}`}`)
+		.join(", ")} }`;
+}
+
+/** IPv6: per-host pinholes (set updates). */
+function ipv6Rules(t: Trigger, sets: TriggerSets): string[] {
+	if (!sets.v6) return [];
+	const name = sets.v6.set;
+	const timeout = `timeout ${sets.timeout}s`;
+	// The element for a packet whose LAN host is `host` and remote is `remote`.
+	const key = (remote: string, host: string) => (sets.remote ? `ip6 ${remote} . ip6 ${host}` : `ip6 ${host}`);
+	const update = (remote: string, host: string) => `update @${name} { ${key(remote, host)} ${timeout} }`;
+	const refresh = (remote: string, host: string) => `${key(remote, host)} @${name} ${update(remote, host)}`;
+	const sources = t.src_ip.filter((a) => a.includes(":"));
+	const allowed = sources.length ? ` ip6 saddr { ${sources.join(", ")} }` : "";
+	const trigger = protoMatch(t.proto);
+	const opened = protoMatch(t.open_proto);
+	const tp = portsText([t.trigger_port]);
+	const op = portsText(t.open_port);
+	const has = T.markHas(CT_MARK.ACCEPT);
+	return [
+		// The trigger connection: its first packet opens (or re-opens) the host's pinhole …
+		`${T.IPV6} ct state new ${T.FROM_LAN} ${T.TO_WAN} ${trigger} th dport ${tp}${allowed} ${update("daddr", "saddr")}`,
+		// … and its packets both ways keep it open.
+		`${T.IPV6} ct direction original ${T.FROM_LAN} ${T.TO_WAN} ${trigger} th dport ${tp} ${refresh("daddr", "saddr")}`,
+		`${T.IPV6} ct direction reply ${T.FROM_WAN} ${T.TO_LAN} ${trigger} th sport ${tp} ${refresh("saddr", "daddr")}`,
+		// A new inbound connection to an open port of a host with a pinhole: fw4 lets it through.
+		`${T.IPV6} ct state new ${T.FROM_WAN} ${T.TO_LAN} ${opened} th dport ${op} ${refresh("saddr", "daddr")} ${T.markOr(CT_MARK.ACCEPT)}`,
+		`${T.IPV6} ct direction original ${T.FROM_WAN} ${T.TO_LAN} ${has} ${opened} th dport ${op} ${refresh("saddr", "daddr")}`,
+		`${T.IPV6} ct direction reply ${T.FROM_LAN} ${T.TO_WAN} ${has} ${opened} th sport ${op} ${refresh("daddr", "saddr")}`,
+	];
+}
+
+/** IPv4 open/refresh rules: map updates. */
+function ipv4Rules(t: Trigger, sets: TriggerSets): string[] {
 	if (!sets.v4) return [];
 	const { map, owners } = sets.v4;
 	const T = `timeout ${sets.timeout}s`;
@@ -235,10 +136,10 @@ function ipv4TextRules(t: Trigger, sets: TriggerSets): string[] {
 		`${key} . ${host} @${owners} update @${owners} { ${key} . ${host} ${T} } update @${map} { ${key} ${T} : ${host} }`;
 	const sources = t.src_ip.filter((a) => !a.includes(":"));
 	const allowed = sources.length ? ` ip saddr { ${sources.join(", ")} }` : "";
-	const trigger = `meta l4proto ${textProtos(t.proto)}`;
-	const opened = `meta l4proto ${textProtos(t.open_proto)}`;
-	const tp = textPorts([t.trigger_port]);
-	const op = textPorts(t.open_port);
+	const trigger = protoMatch(t.proto);
+	const opened = protoMatch(t.open_proto);
+	const tp = portsText([t.trigger_port]);
+	const op = portsText(t.open_port);
 	return [
 		// The owner's trigger connection, both ways: restart the timer.
 		`ct direction original iifname ${lan} oifname ${wan} ${trigger} th dport ${tp} ${refresh(keyOut, "ip saddr")}`,
@@ -255,100 +156,57 @@ function ipv4TextRules(t: Trigger, sets: TriggerSets): string[] {
 // ---- the part --------------------------------------------------------------------------------
 
 /** The trigger part; nothing at all when no trigger is in force. */
-export function triggerPart(config: Config): TriggerPart {
+export function triggerPart(config: Config): Part {
 	const triggers = activeTriggers(config);
-	if (triggers.length === 0) return { sets: [], chains: [], text: [] };
-	const sets: NftSet[] = [];
+	if (triggers.length === 0) return { sets: [], chains: [] };
+	const sets: SetSpec[] = [];
 	const chains: ChainSpec[] = [];
-	const text: TextChain[] = [];
 	const dispatch: ChainSpec = {
-		chain: chain(FILTER_CHAIN, { type: "filter", hook: "forward", prio: PRIORITY.triggerFilter }),
+		name: FILTER_CHAIN,
+		base: { type: "filter", hook: "forward", prio: PRIORITY.triggerFilter },
 		rules: [],
 	};
-	const wan4: ChainSpec = { chain: chain(WAN4_CHAIN), rules: [rule(WAN4_CHAIN, ctMarkOr(CT_MARK.ACCEPT))] };
+	const wan4: ChainSpec = { name: WAN4_CHAIN, rules: [T.markOr(CT_MARK.ACCEPT)] };
 
 	for (const t of triggers) {
 		const s = triggerSets(t, config.globals.trigger_timeout);
 		const own = `trigger_${t.id}`;
-		const ownRules: Expr[][] = [];
+		const ownRules: string[] = [];
 		const ports = dispatchSet(t);
 		dispatch.rules.push(
-			rule(FILTER_CHAIN, match(concat(meta("l4proto"), payload("th", "dport")), ports), jump(own)),
-			rule(FILTER_CHAIN, match(concat(meta("l4proto"), payload("th", "sport")), ports), jump(own)),
+			`meta l4proto . th dport ${ports} jump ${own}`,
+			`meta l4proto . th sport ${ports} jump ${own}`,
 		);
 		if (s.v4) {
 			const keyType = s.remote ? "ipv4_addr" : "nf_proto";
 			sets.push(
-				set(s.v4.map, { type: keyType, map: "ipv4_addr", flags: ["timeout"] }),
-				set(s.v4.owners, { type: [keyType, "ipv4_addr"], flags: ["timeout"] }),
+				{ name: s.v4.map, decl: { type: [keyType], map: "ipv4_addr", flags: ["timeout"] } },
+				{ name: s.v4.owners, decl: { type: [keyType, "ipv4_addr"], flags: ["timeout"] } },
 			);
-			chains.push({ chain: chain(s.v4.chain), rules: [] });
-			text.push({ name: s.v4.chain, rules: ipv4TextRules(t, s) });
-			ownRules.push([match(meta("nfproto"), "ipv4"), { goto: { target: s.v4.chain } }]);
-			const key = s.remote ? payload("ip", "saddr") : meta("nfproto");
+			chains.push({ name: s.v4.chain, rules: ipv4Rules(t, s) });
+			ownRules.push(`${T.IPV4} goto ${s.v4.chain}`);
+			const key = s.remote ? "ip saddr" : "meta nfproto";
 			wan4.rules.push(
-				rule(
-					WAN4_CHAIN,
-					protoMatch(t.open_proto),
-					portMatch("dport", t.open_port),
-					dnat("ip", mapLookup(key, s.v4.map)),
-				),
+				`${protoMatch(t.open_proto)} th dport ${portsText(t.open_port)} dnat ip to ${key} map @${s.v4.map}`,
 			);
 		}
 		if (s.v6) {
-			sets.push(
-				set(s.v6.set, { type: s.remote ? ["ipv6_addr", "ipv6_addr"] : "ipv6_addr", flags: ["timeout"] }),
-			);
+			sets.push({
+				name: s.v6.set,
+				decl: { type: s.remote ? ["ipv6_addr", "ipv6_addr"] : ["ipv6_addr"], flags: ["timeout"] },
+			});
 			ownRules.push(...ipv6Rules(t, s));
 		}
-		chains.push({ chain: chain(own), rules: ownRules.map((exprs) => rule(own, ...exprs)) });
+		chains.push({ name: own, rules: ownRules });
 	}
-	wan4.rules.push(rule(WAN4_CHAIN, ctMarkClear(CT_MARK.ACCEPT)));
+	wan4.rules.push(T.markClear(CT_MARK.ACCEPT));
 
 	const dnatChain: ChainSpec = {
-		chain: chain(DNAT_CHAIN, { type: "nat", hook: "prerouting", prio: PRIORITY.triggerDnat }),
+		name: DNAT_CHAIN,
+		base: { type: "nat", hook: "prerouting", prio: PRIORITY.triggerDnat },
 		rules: triggers.some((t) => triggerSets(t, 0).v4)
-			? [
-					rule(
-						DNAT_CHAIN,
-						match(meta("nfproto"), "ipv4"),
-						FROM_WAN,
-						match(fibDaddrType(), "local"),
-						jump(WAN4_CHAIN),
-					),
-				]
+			? [`${T.IPV4} ${T.FROM_WAN} ${T.TO_ROUTER} jump ${WAN4_CHAIN}`]
 			: [],
 	};
-	return { sets, chains: [dispatch, dnatChain, wan4, ...chains], text };
-}
-
-// ---- the text transaction --------------------------------------------------------------------
-
-function declaration(s: NftSet): string {
-	const type = Array.isArray(s.type) ? s.type.join(" . ") : s.type;
-	const flags = s.flags?.length ? ` flags ${s.flags.join(",")};` : "";
-	return `{ type ${type}${s.map ? ` : ${s.map}` : ""};${flags} }`;
-}
-
-/**
- * The nft text that (re)writes the text chains: one transaction. It declares what the rules
- * use with `add` (no change when they exist as declared), so `nft -c` can check it before the
- * JSON batch that creates them runs. `sets` are the part's sets; the device sets are
- * declared as render.ts declares them.
- */
-export function triggerText(part: { sets: NftSet[]; text?: TextChain[] }): string {
-	const text = part.text ?? [];
-	if (text.length === 0) return "";
-	const at = `${TABLE.family} ${TABLE.name}`;
-	const devices: string[] = [DEVICE_SETS.wan, DEVICE_SETS.lan];
-	const lines = [`add table ${at}`, ...devices.map((name) => `add set ${at} ${name} { type ifname; }`)];
-	// Only what the text uses: a set that JSON rules update carries the kernel's "dynamic"
-	// flag, which JSON cannot declare, so an `add` of it here would not be identical.
-	const used = (name: string) =>
-		!devices.includes(name) && text.some((c) => c.rules.some((r) => r.includes(`@${name} `)));
-	for (const s of part.sets.filter((x) => used(x.name)))
-		lines.push(`add ${s.map ? "map" : "set"} ${at} ${s.name} ${declaration(s)}`);
-	for (const c of text) lines.push(`add chain ${at} ${c.name}`, `flush chain ${at} ${c.name}`);
-	for (const c of text) for (const r of c.rules) lines.push(`add rule ${at} ${c.name} ${r}`);
-	return `${lines.join("\n")}\n`;
+	return { sets, chains: [dispatch, dnatChain, wan4, ...chains] };
 }

@@ -3,7 +3,7 @@ import { type ConntrackEntry, CT_STATUS } from "../netlink/conntrack";
 import { configFromSections } from "../ruleset/golden/scenario";
 import { triggerSets } from "../ruleset/triggers";
 import { belongsTo, busyOpenings, type LiveOpening, lookQueries } from "./activity";
-import { refreshCommands, sweepInterval } from "./keepalive";
+import { refreshTransaction, sweepInterval } from "./keepalive";
 
 const config = configFromSections({
 	triggers: [
@@ -145,38 +145,11 @@ describe("keep-alive", () => {
 	});
 
 	test("re-arming deletes and re-adds map and owner elements with the full timeout, in that order", () => {
-		expect(refreshCommands([ircOpening])).toEqual([
-			{ delete: { element: { family: "inet", table: "portrig", name: "tr_irc_4", elem: ["ipv4"] } } },
-			{
-				delete: {
-					element: {
-						family: "inet",
-						table: "portrig",
-						name: "tr_irc_4o",
-						elem: [{ concat: ["ipv4", HOST] }],
-					},
-				},
-			},
-			{
-				add: {
-					element: {
-						family: "inet",
-						table: "portrig",
-						name: "tr_irc_4",
-						elem: [[{ elem: { val: "ipv4", timeout: 600, expires: 600 } }, HOST]],
-					},
-				},
-			},
-			{
-				add: {
-					element: {
-						family: "inet",
-						table: "portrig",
-						name: "tr_irc_4o",
-						elem: [{ elem: { val: { concat: ["ipv4", HOST] }, timeout: 600, expires: 600 } }],
-					},
-				},
-			},
+		expect(refreshTransaction([ircOpening]).script().trimEnd().split("\n")).toEqual([
+			"delete element inet portrig tr_irc_4 { ipv4 }",
+			`delete element inet portrig tr_irc_4o { ipv4 . ${HOST} }`,
+			`add element inet portrig tr_irc_4 { ipv4 timeout 600s expires 600s : ${HOST} }`,
+			`add element inet portrig tr_irc_4o { ipv4 . ${HOST} timeout 600s expires 600s }`,
 		]);
 	});
 });

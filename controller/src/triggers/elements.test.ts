@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Transaction } from "../ruleset/transaction";
 import type { TriggerSets } from "../ruleset/triggers";
 import {
 	addOpenings,
@@ -66,71 +67,51 @@ describe("reading openings from nft listings", () => {
 			{ key: "ipv4", host: "192.168.1.10" },
 			{ key: "ipv4", host: "192.168.1.11" },
 		]);
-		expect(strayOwners(IRC, parseIPv4Map(MAP4, IRC), owners)).toEqual([
-			{
-				delete: {
-					element: {
-						family: "inet",
-						table: "portrig",
-						name: "tr_irc_4o",
-						elem: [{ concat: ["ipv4", "192.168.1.11"] }],
-					},
-				},
-			},
-		]);
+		expect(strayOwners(IRC, parseIPv4Map(MAP4, IRC), owners).script()).toBe(
+			"delete element inet portrig tr_irc_4o { ipv4 . 192.168.1.11 }\n",
+		);
 	});
 });
 
 describe("writing openings back", () => {
+	const script = (tx: Transaction) => tx.script();
+
 	test("an IPv4 opening goes back into its map and owner set with its time left", () => {
 		const opening = { family: 4 as const, host: "192.168.1.10", timeout: 600, expires: 422 };
-		expect(addOpenings(IRC, [opening])).toEqual([
-			{
-				add: {
-					element: {
-						family: "inet",
-						table: "portrig",
-						name: "tr_irc_4",
-						elem: [[{ elem: { val: "ipv4", timeout: 600, expires: 422 } }, "192.168.1.10"]],
-					},
-				},
-			},
-			{
-				add: {
-					element: {
-						family: "inet",
-						table: "portrig",
-						name: "tr_irc_4o",
-						elem: [{ elem: { val: { concat: ["ipv4", "192.168.1.10"] }, timeout: 600, expires: 422 } }],
-					},
-				},
-			},
-		]);
+		expect(script(addOpenings(new Transaction(), IRC, [opening]))).toBe(
+			"add element inet portrig tr_irc_4 { ipv4 timeout 600s expires 422s : 192.168.1.10 }\n" +
+				"add element inet portrig tr_irc_4o { ipv4 . 192.168.1.10 timeout 600s expires 422s }\n",
+		);
 	});
 
 	test("the time left never exceeds the timeout (the kernel refuses that with ERANGE) nor drops below 1 s", () => {
-		const [map] = addOpenings(IRC, [
-			{ family: 4, host: "192.168.1.10", timeout: 60, expires: 61 },
-			{ family: 4, host: "192.168.1.11", timeout: 60, expires: 0 },
-		]);
-		expect(JSON.stringify(map)).toContain(`{"val":"ipv4","timeout":60,"expires":60}`);
-		expect(JSON.stringify(map)).toContain(`{"val":"ipv4","timeout":60,"expires":1}`);
+		const text = script(
+			addOpenings(new Transaction(), IRC, [
+				{ family: 4, host: "192.168.1.10", timeout: 60, expires: 61 },
+				{ family: 4, host: "192.168.1.11", timeout: 60, expires: 0 },
+			]),
+		);
+		expect(text).toContain("ipv4 timeout 60s expires 60s : 192.168.1.10");
+		expect(text).toContain("ipv4 timeout 60s expires 1s : 192.168.1.11");
 	});
 
 	test("remote_only and IPv6 keys are rebuilt as they were read", () => {
-		const back = addOpenings(FTP, [...parseIPv4Map(MAP4R, FTP), ...parseIPv6Set(SET6R, FTP)]);
-		expect(JSON.stringify(back)).toContain(
-			`[{"elem":{"val":"203.0.113.3","timeout":120,"expires":49}},"192.168.1.11"]`,
+		const text = script(
+			addOpenings(new Transaction(), FTP, [...parseIPv4Map(MAP4R, FTP), ...parseIPv6Set(SET6R, FTP)]),
 		);
-		expect(JSON.stringify(back)).toContain(`{"concat":["2001:db8:ffff::2","2001:db8:1::10"]}`);
+		expect(text).toContain("203.0.113.3 timeout 120s expires 49s : 192.168.1.11");
+		expect(text).toContain("2001:db8:ffff::2 . 2001:db8:1::10 timeout 600s expires 29s");
 	});
 
 	test("deleting an opening names its keys in the map, the owner set and the IPv6 set", () => {
-		const cmds = deleteOpenings(IRC, [...parseIPv4Map(MAP4, IRC), ...parseIPv6Set(SET6, IRC)]);
-		expect(cmds.map((c) => ("delete" in c && "element" in c.delete ? c.delete.element : undefined))).toEqual([
-			{ family: "inet", table: "portrig", name: "tr_irc_4", elem: ["ipv4"] },
-			{ family: "inet", table: "portrig", name: "tr_irc_4o", elem: [{ concat: ["ipv4", "192.168.1.10"] }] },
-			{ family: "inet", table: "portrig", name: "tr_irc_6", elem: ["2001:db8:1::10"] },
+		const tx = deleteOpenings(new Transaction(), IRC, [
+			...parseIPv4Map(MAP4, IRC),
+			...parseIPv6Set(SET6, IRC),
 		]);
+		expect(script(tx)).toBe(
+			"delete element inet portrig tr_irc_4 { ipv4 }\n" +
+				"delete element inet portrig tr_irc_4o { ipv4 . 192.168.1.10 }\n" +
+				"delete element inet portrig tr_irc_6 { 2001:db8:1::10 }\n",
+		);
 	});
 });

@@ -1,9 +1,8 @@
 // Trigger openings as nft elements (pure): reading them from `nft -j list map|set` output, and
-// the JSON batches that put them back (after a restore or a daemon restart) or delete them.
+// the transactions that put them back (after a restore or a daemon restart) or delete them.
 // Names and keys are those of ruleset/triggers.ts.
 import { z } from "zod";
-import { TABLE } from "../ruleset/layout";
-import type { Expr, NftBatch, NftCommand } from "../ruleset/nft-json";
+import { Transaction } from "../ruleset/transaction";
 import type { TriggerSets } from "../ruleset/triggers";
 
 /** One opening as the kernel holds it. */
@@ -91,63 +90,54 @@ export function parseIPv6Set(json: string, sets: TriggerSets): KernelOpening[] {
 	return out;
 }
 
-const ref = (name: string) => ({ family: TABLE.family, table: TABLE.name, name });
-
 /** The IPv4 key of an opening: the family, or the remote with remote_only. */
 const ipv4Key = (o: KernelOpening): string => o.remote ?? "ipv4";
+const ipv6Key = (sets: TriggerSets, o: KernelOpening): string =>
+	sets.remote ? `${o.remote} . ${o.host}` : o.host;
 
 /** An element with its timeout and time left (the kernel refuses more left than the timeout). */
-function timed(val: Expr, o: KernelOpening): Expr {
-	return { elem: { val, timeout: o.timeout, expires: Math.min(o.timeout, Math.max(1, o.expires)) } };
-}
+const timed = (key: string, o: KernelOpening) =>
+	`${key} timeout ${o.timeout}s expires ${Math.min(o.timeout, Math.max(1, o.expires))}s`;
 
-/** The commands that put `openings` back with their remaining time. */
-export function addOpenings(sets: TriggerSets, openings: KernelOpening[]): NftCommand[] {
-	const cmds: NftCommand[] = [];
+/** Adds to `tx` what puts `openings` back with their remaining time. */
+export function addOpenings(tx: Transaction, sets: TriggerSets, openings: KernelOpening[]): Transaction {
 	const v4 = openings.filter((o) => o.family === 4);
 	const v6 = openings.filter((o) => o.family === 6);
 	if (sets.v4 && v4.length) {
-		cmds.push(
-			{
-				add: { element: { ...ref(sets.v4.map), elem: v4.map((o) => [timed(ipv4Key(o), o), o.host]) } },
-			},
-			{
-				add: {
-					element: {
-						...ref(sets.v4.owners),
-						elem: v4.map((o) => timed({ concat: [ipv4Key(o), o.host] }, o)),
-					},
-				},
-			},
+		tx.addElements(
+			sets.v4.map,
+			v4.map((o) => `${timed(ipv4Key(o), o)} : ${o.host}`),
+		);
+		tx.addElements(
+			sets.v4.owners,
+			v4.map((o) => timed(`${ipv4Key(o)} . ${o.host}`, o)),
 		);
 	}
-	if (sets.v6 && v6.length) {
-		const key = (o: KernelOpening) => (sets.remote ? { concat: [o.remote, o.host] } : o.host);
-		cmds.push({ add: { element: { ...ref(sets.v6.set), elem: v6.map((o) => timed(key(o), o)) } } });
-	}
-	return cmds;
+	if (sets.v6 && v6.length)
+		tx.addElements(
+			sets.v6.set,
+			v6.map((o) => timed(ipv6Key(sets, o), o)),
+		);
+	return tx;
 }
 
-/** The commands that delete `openings` now (the element keys; values are not needed). */
-export function deleteOpenings(sets: TriggerSets, openings: KernelOpening[]): NftCommand[] {
-	const cmds: NftCommand[] = [];
+/** Adds to `tx` the deletion of `openings` now (by key). */
+export function deleteOpenings(tx: Transaction, sets: TriggerSets, openings: KernelOpening[]): Transaction {
 	const v4 = openings.filter((o) => o.family === 4);
 	const v6 = openings.filter((o) => o.family === 6);
 	if (sets.v4 && v4.length) {
-		cmds.push(
-			{ delete: { element: { ...ref(sets.v4.map), elem: v4.map(ipv4Key) } } },
-			{
-				delete: {
-					element: { ...ref(sets.v4.owners), elem: v4.map((o) => ({ concat: [ipv4Key(o), o.host] })) },
-				},
-			},
+		tx.deleteElements(sets.v4.map, v4.map(ipv4Key));
+		tx.deleteElements(
+			sets.v4.owners,
+			v4.map((o) => `${ipv4Key(o)} . ${o.host}`),
 		);
 	}
-	if (sets.v6 && v6.length) {
-		const key = (o: KernelOpening) => (sets.remote ? { concat: [o.remote, o.host] } : o.host);
-		cmds.push({ delete: { element: { ...ref(sets.v6.set), elem: v6.map(key) } } });
-	}
-	return cmds;
+	if (sets.v6 && v6.length)
+		tx.deleteElements(
+			sets.v6.set,
+			v6.map((o) => ipv6Key(sets, o)),
+		);
+	return tx;
 }
 
 /** Owner-set entries with no map element of theirs (two hosts' first packets in the same instant). */
@@ -155,19 +145,13 @@ export function strayOwners(
 	sets: TriggerSets,
 	openings: KernelOpening[],
 	owners: { key: string; host: string }[],
-): NftCommand[] {
-	if (!sets.v4) return [];
+): Transaction {
+	const tx = new Transaction();
+	if (!sets.v4) return tx;
 	const held = new Set(openings.filter((o) => o.family === 4).map((o) => `${ipv4Key(o)} ${o.host}`));
 	const stray = owners.filter((o) => !held.has(`${o.key} ${o.host}`));
-	return stray.length
-		? [
-				{
-					delete: {
-						element: { ...ref(sets.v4.owners), elem: stray.map((o) => ({ concat: [o.key, o.host] })) },
-					},
-				},
-			]
-		: [];
+	return tx.deleteElements(
+		sets.v4.owners,
+		stray.map((o) => `${o.key} . ${o.host}`),
+	);
 }
-
-export const batch = (nftables: NftCommand[]): NftBatch => ({ nftables });

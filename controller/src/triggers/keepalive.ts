@@ -10,7 +10,7 @@
 // all of them. The owner-set entry `key . host` is deleted too, so if another host took the
 // opening meanwhile, that delete fails and the whole transaction changes nothing.
 import type { ConntrackEntry } from "../netlink/conntrack";
-import type { NftCommand } from "../ruleset/nft-json";
+import { Transaction } from "../ruleset/transaction";
 import { type ByteCounts, busyOpenings, type DumpQuery, type LiveOpening, lookQueries } from "./activity";
 import { addOpenings, deleteOpenings } from "./elements";
 
@@ -19,7 +19,7 @@ export type KeepAliveOptions = {
 	openings: () => LiveOpening[];
 	/** The conntrack entries one filtered dump finds. */
 	dump: (query: DumpQuery) => Promise<ConntrackEntry[]>;
-	/** Re-arms the busy openings (the trigger manager applies `refreshCommands` in its queue). */
+	/** Re-arms the busy openings (the trigger manager runs `refreshTransaction` in its queue). */
 	refresh: (busy: LiveOpening[]) => Promise<void>;
 	onError: (e: unknown) => void;
 };
@@ -41,11 +41,13 @@ export function sweepInterval(live: LiveOpening[]): number {
 }
 
 /** Deletes and re-adds each opening's elements with its full timeout: one transaction. */
-export function refreshCommands(live: LiveOpening[]): NftCommand[] {
-	return live.flatMap(({ sets, opening }) => [
-		...deleteOpenings(sets, [opening]),
-		...addOpenings(sets, [{ ...opening, expires: opening.timeout }]),
-	]);
+export function refreshTransaction(live: LiveOpening[]): Transaction {
+	const tx = new Transaction();
+	for (const { sets, opening } of live) {
+		deleteOpenings(tx, sets, [opening]);
+		addOpenings(tx, sets, [{ ...opening, expires: opening.timeout }]);
+	}
+	return tx;
 }
 
 export class KeepAlive {

@@ -9,8 +9,8 @@
 //
 //   const m = new TriggerManager({ nft, onEvent });
 //   await m.adopt(config);            // before the first DataPlane.apply: openings left in the kernel
-//   await dataplane.apply(config, env);
-//   await m.start(config);            // puts adopted openings back, follows conntrack
+//   const { recreatedSets } = await dataplane.apply(config, env);
+//   await m.start(config, recreatedSets); // puts adopted openings back where the apply re-created their sets
 //   await m.update(config);           // after every later apply
 //   m.restored(sets)                  // DataPlane onRestored: re-add live openings
 //   m.openings(); await m.close("irc", "192.168.1.10"); await m.stop();
@@ -20,13 +20,14 @@ import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
 import type { ConntrackEntry } from "../netlink/conntrack";
 import { ConntrackEvents, type ConntrackEventsStats, dumpConntrack } from "../netlink/events";
-import { type Nft, NftError } from "../ruleset/nft";
+import { TABLE } from "../ruleset/layout";
 import { canonicalAddress } from "../ruleset/prefix";
+import { listIfPresent, type NftRunner } from "../ruleset/runner";
+import { Transaction } from "../ruleset/transaction";
 import { activeTriggers, type TriggerSets, type TriggerWithId, triggerSets } from "../ruleset/triggers";
 import type { LiveOpening } from "./activity";
 import {
 	addOpenings,
-	batch,
 	deleteOpenings,
 	type KernelOpening,
 	parseIPv4Map,
@@ -34,7 +35,7 @@ import {
 	parseIPv6Set,
 	strayOwners,
 } from "./elements";
-import { KeepAlive, type KeepAliveStats, refreshCommands } from "./keepalive";
+import { KeepAlive, type KeepAliveStats, refreshTransaction } from "./keepalive";
 import { matchingTriggers, triggerPorts } from "./match";
 
 /** A live opening, as the API lists it. */
@@ -60,7 +61,7 @@ export type OpeningEvent = Opening & {
 };
 
 export type TriggerManagerOptions = {
-	nft: Nft;
+	nft: NftRunner;
 	onEvent?: (event: OpeningEvent) => void;
 };
 
@@ -122,7 +123,8 @@ export class TriggerManager {
 
 	/**
 	 * Reads the openings a previous daemon left in the kernel (they outlive it), for the
-	 * triggers of `config`. Call before the first DataPlane.apply, which re-creates the table.
+	 * triggers of `config`. Call before the first DataPlane.apply, which keeps them unless it has
+	 * to re-create their sets (a declaration changed).
 	 */
 	adopt(config: Config): Promise<number> {
 		return this.serial.run(async () => {
@@ -139,14 +141,19 @@ export class TriggerManager {
 		});
 	}
 
-	/** After the first apply: puts adopted openings back (known, so no "open" again), then follows conntrack. */
-	async start(config: Config): Promise<void> {
+	/**
+	 * After the first apply: knows the adopted openings (so no "open" again), puts them back into
+	 * the sets that apply created (`recreatedSets`; all when not given), then follows conntrack.
+	 */
+	async start(config: Config, recreatedSets?: string[]): Promise<void> {
 		this.started = true;
 		await this.serial.run(async () => {
 			this.setConfig(config);
 			const now = Date.now();
 			const elapsed = Math.floor((now - this.adoptedAt) / 1000);
-			const cmds: ReturnType<typeof addOpenings> = [];
+			const tx = new Transaction();
+			const lost = (name: string | undefined) =>
+				name !== undefined && (!recreatedSets || recreatedSets.includes(name));
 			for (const a of this.adopted) {
 				const t = this.triggers.get(a.trigger);
 				// Only where the trigger still exists with the same structures.
@@ -154,7 +161,11 @@ export class TriggerManager {
 				const left = a.openings
 					.map((o) => ({ ...o, expires: o.expires - elapsed }))
 					.filter((o) => o.expires > 0);
-				cmds.push(...addOpenings(a.sets, left));
+				addOpenings(
+					tx,
+					a.sets,
+					left.filter((o) => lost(o.family === 4 ? a.sets.v4?.map : a.sets.v6?.set)),
+				);
 				for (const o of left)
 					this.live.set(keyOf(a.trigger, o), {
 						...o,
@@ -164,7 +175,7 @@ export class TriggerManager {
 					});
 			}
 			this.adopted = [];
-			await this.putBack(cmds, "adopted");
+			await this.putBack(tx, "adopted");
 		});
 		if (!this.events && !this.poll) {
 			const events = new ConntrackEvents({
@@ -213,7 +224,7 @@ export class TriggerManager {
 		return this.serial.run(async () => {
 			const names = new Set(sets);
 			const now = Date.now();
-			const cmds: ReturnType<typeof addOpenings> = [];
+			const tx = new Transaction();
 			for (const { trigger, sets: s } of this.triggers.values()) {
 				const lost = [...this.live.values()].filter(
 					(l) =>
@@ -226,9 +237,9 @@ export class TriggerManager {
 					...l,
 					expires: Math.ceil((l.expiresAt - LIST_ROUNDING_MS - now) / 1000),
 				}));
-				cmds.push(...addOpenings(s, withTimeLeft));
+				addOpenings(tx, s, withTimeLeft);
 			}
-			await this.putBack(cmds, "restored");
+			await this.putBack(tx, "restored");
 		});
 	}
 
@@ -277,11 +288,11 @@ export class TriggerManager {
 			if (doomed.length === 0) return 0;
 			for (const l of doomed) this.closing.add(keyOf(trigger, l));
 			try {
-				await this.options.nft.apply(batch(deleteOpenings(t.sets, doomed))).catch(async () => {
+				await this.options.nft.run(deleteOpenings(new Transaction(), t.sets, doomed)).catch(async () => {
 					// One of them expired meanwhile (a delete of a missing element fails the batch).
 					await this.scanOne(trigger);
 					const left = doomed.filter((l) => this.live.has(keyOf(trigger, l)));
-					if (left.length) await this.options.nft.apply(batch(deleteOpenings(t.sets, left)));
+					if (left.length) await this.options.nft.run(deleteOpenings(new Transaction(), t.sets, left));
 				});
 			} finally {
 				await this.scanOne(trigger);
@@ -389,19 +400,16 @@ export class TriggerManager {
 			this.live.delete(key);
 			this.emit("close", l, t.trigger, { reason: this.closing.has(key) ? "closed" : "expired" });
 		}
-		if (found.stray.length) {
-			log("notice", `triggers: '${t.trigger.name}': dropping ${found.stray.length} stray owner entries`);
-			await this.options.nft.apply(batch(found.stray)).catch(() => undefined);
+		if (!found.stray.empty) {
+			log("notice", `triggers: '${t.trigger.name}': dropping stray owner entries`);
+			await this.options.nft.run(found.stray).catch(() => undefined);
 		}
 	}
 
 	/** The openings in one trigger's structures (missing structures hold none). */
 	private async read(sets: TriggerSets) {
 		const list = (kind: "map" | "set", name: string) =>
-			this.options.nft.run(["-j", "list", kind, "inet", "portrig", name]).catch((e) => {
-				if (e instanceof NftError && /No such file or directory/.test(e.stderr)) return undefined;
-				throw e;
-			});
+			listIfPresent(this.options.nft, `${kind} ${TABLE.family} ${TABLE.name} ${name}`);
 		// Owners before the map: a packet adds the map element before its owner entry, so every
 		// owner listed first has its map element in the listing after (else it is a stray).
 		const owners = sets.v4 ? await list("set", sets.v4.owners) : undefined;
@@ -410,7 +418,7 @@ export class TriggerManager {
 			sets.v6 ? list("set", sets.v6.set) : undefined,
 		]);
 		const openings = [...(map ? parseIPv4Map(map, sets) : []), ...(v6 ? parseIPv6Set(v6, sets) : [])];
-		const stray = owners ? strayOwners(sets, openings, parseIPv4Owners(owners)) : [];
+		const stray = owners ? strayOwners(sets, openings, parseIPv4Owners(owners)) : new Transaction();
 		return { openings, stray };
 	}
 
@@ -478,10 +486,10 @@ export class TriggerManager {
 		return this.serial.run(async () => {
 			try {
 				for (const id of ids) await this.scanOne(id);
-				await this.options.nft.apply(batch(refreshCommands(still()))).catch(async () => {
+				await this.options.nft.run(refreshTransaction(still())).catch(async () => {
 					for (const id of ids) await this.scanOne(id);
 					const left = still();
-					if (left.length) await this.options.nft.apply(batch(refreshCommands(left)));
+					if (left.length) await this.options.nft.run(refreshTransaction(left));
 				});
 			} finally {
 				for (const id of ids) await this.scanOne(id);
@@ -490,14 +498,11 @@ export class TriggerManager {
 		});
 	}
 
-	private async putBack(cmds: ReturnType<typeof addOpenings>, why: "adopted" | "restored"): Promise<void> {
-		if (cmds.length === 0) return;
-		const n = cmds.reduce(
-			(sum, c) => sum + ("add" in c && "element" in c.add ? c.add.element.elem.length : 0),
-			0,
-		);
+	private async putBack(tx: Transaction, why: "adopted" | "restored"): Promise<void> {
+		if (tx.empty) return;
+		const n = tx.ops.reduce((sum, o) => sum + (o.op === "add element" ? o.items.length : 0), 0);
 		try {
-			await this.options.nft.apply(batch(cmds));
+			await this.options.nft.run(tx);
 			this.counts.readded += n;
 			log("notice", `triggers: put back ${n} element(s) of ${why} openings with their remaining time`);
 		} catch (e) {

@@ -1,9 +1,12 @@
-// Golden scenarios: NAME.in.json (config sections in their UCI form, plus the Env) → the
-// batch renderRuleset must produce, NAME.out.json. Shared by the unit test beside render.ts and
-// the lab test that loads every golden batch into a real kernel.
+// Golden scenarios: NAME.in.json (config sections in their UCI form, plus the Env) → the nft
+// script renderRuleset must produce, NAME.out.nft. Shared by the unit test beside render.ts and
+// the lab test that loads every golden script into a real kernel. A scenario passes the same
+// checks as a real config (the schemas and every cross-section rule): a golden is never a
+// config that `check` would refuse.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DmzSection, ForwardSection, GlobalsSection, TriggerSection, type Config } from "../../config/schema";
+import { checkRules } from "../../config/rules";
+import { type Config, DmzSection, ForwardSection, GlobalsSection, TriggerSection } from "../../config/schema";
 import type { Env } from "../render";
 
 export const GOLDEN_DIR = import.meta.dir;
@@ -30,15 +33,18 @@ type Raw = RawSections & { about: string; env: Env };
 
 export type Scenario = { name: string; about: string; config: Config; env: Env; expectedFile: string };
 
+/** Throws what `check` would say about `config`. */
+export function assertValid(config: Config, what: string): void {
+	const findings = checkRules({ config, label: (id) => id });
+	if (findings.length)
+		throw new Error(`${what} is not a valid config: ${findings.map((f) => `${f.id}: ${f.message}`).join("; ")}`);
+}
+
 export function loadScenario(name: string): Scenario {
 	const raw = JSON.parse(readFileSync(join(GOLDEN_DIR, `${name}.in.json`), "utf8")) as Raw;
-	return {
-		name,
-		about: raw.about,
-		config: configFromSections(raw),
-		env: raw.env,
-		expectedFile: join(GOLDEN_DIR, `${name}.out.json`),
-	};
+	const config = configFromSections(raw);
+	assertValid(config, `golden input ${name}`);
+	return { name, about: raw.about, config, env: raw.env, expectedFile: join(GOLDEN_DIR, `${name}.out.nft`) };
 }
 
 export function scenarioNames(): string[] {

@@ -1,0 +1,144 @@
+import { describe, expect, test } from "bun:test";
+import type { Config } from "../config/schema";
+import { DataPlane } from "./dataplane";
+import { FakeNft } from "./fake";
+import { configFromSections, loadScenario } from "./golden/scenario";
+import type { Env } from "./render";
+import { Transaction } from "./transaction";
+
+const ENV: Env = { wanDevices: ["eth1"], lanDevices: ["br-lan"], routerPorts: [] };
+const triggers = loadScenario("triggers-basic");
+const forward = (id: string, port: number, extra: Record<string, unknown> = {}) =>
+	configFromSections({ forwards: [{ id, src_dport: String(port), dest_ip: "192.168.1.10", ...extra }] })
+		.forwards[0] as Config["forwards"][number];
+
+/** The table a fresh daemon would create for `config`. */
+async function fresh(config: Config, env: Env = ENV) {
+	const nft = new FakeNft();
+	await new DataPlane({ runner: nft }).apply(config, env);
+	return nft.snapshot();
+}
+
+describe("DataPlane with an in-memory nft", () => {
+	test("every apply is one transaction, and incremental changes end where a fresh start would", async () => {
+		const nft = new FakeNft();
+		const dp = new DataPlane({ runner: nft });
+		let config: Config = {
+			...triggers.config,
+			forwards: [forward("a", 1000), forward("b", 2000, { dest_port: "80" })],
+		};
+		await dp.apply(config, ENV);
+		const steps: [string, Config, Parameters<DataPlane["apply"]>[2]][] = [];
+		const step = (what: string, next: Config, hint: Parameters<DataPlane["apply"]>[2]) => {
+			steps.push([what, next, hint]);
+			config = next;
+		};
+		step(
+			"add c",
+			{ ...config, forwards: [...config.forwards, forward("c", 3000)] },
+			{ type: "forward", id: "c" },
+		);
+		step(
+			"move b",
+			{
+				...config,
+				forwards: config.forwards.map((f) => (f.id === "b" ? forward("b", 2001, { dest_port: "81" }) : f)),
+			},
+			{ type: "forward", id: "b" },
+		);
+		step(
+			"delete a",
+			{ ...config, forwards: config.forwards.filter((f) => f.id !== "a") },
+			{ type: "forward", id: "a" },
+		);
+		step(
+			"disable c",
+			{ ...config, forwards: config.forwards.map((f) => (f.id === "c" ? { ...f, enabled: false } : f)) },
+			{ type: "forward", id: "c" },
+		);
+		step("drop a trigger", { ...config, triggers: config.triggers.slice(1) }, { type: "trigger", id: "irc" });
+		step(
+			"DMZ on",
+			{ ...config, dmz: { enabled: true, dest_ip: "192.168.1.50", exclude_port: [] } },
+			{ type: "dmz" },
+		);
+		step("reload", config, undefined);
+		for (const [what, next, hint] of steps) {
+			const before = nft.scripts.length;
+			await dp.apply(next, ENV, hint);
+			expect(nft.scripts.length - before, what).toBeLessThanOrEqual(1);
+			expect(nft.snapshot(), what).toEqual(await fresh(next));
+		}
+	});
+
+	test("a change of one forward among 10,000 sends only that forward's elements", async () => {
+		const nft = new FakeNft();
+		const dp = new DataPlane({ runner: nft });
+		const many = Array.from({ length: 10_000 }, (_, i) => forward(`f${i}`, 10_000 + i));
+		const config: Config = { ...configFromSections({}), forwards: many };
+		await dp.apply(config, ENV);
+		await dp.apply({ ...config, forwards: [...many, forward("new", 40_000)] }, ENV, {
+			type: "forward",
+			id: "new",
+		});
+		expect(nft.scripts.at(-1)).toBe(
+			"add element inet portrig wan4_addr { tcp . 40000 : 192.168.1.10, udp . 40000 : 192.168.1.10 }\n" +
+				"add element inet portrig lan4_addr { tcp . 40000 : 192.168.1.10, udp . 40000 : 192.168.1.10 }\n",
+		);
+		await dp.apply(config, ENV, { type: "forward", id: "new" });
+		expect(nft.scripts.at(-1)).toContain(
+			"delete element inet portrig wan4_addr { tcp . 40000, udp . 40000 }",
+		);
+	});
+
+	test("a refused transaction changes nothing, and the next apply starts from what is in force", async () => {
+		const nft = new FakeNft();
+		const dp = new DataPlane({ runner: nft });
+		const config: Config = { ...configFromSections({}), forwards: [forward("a", 1000)] };
+		await dp.apply(config, ENV);
+		const before = nft.snapshot();
+		nft.failNext = "Operation not supported";
+		const more = { ...config, forwards: [...config.forwards, forward("b", 2000)] };
+		await expect(dp.apply(more, ENV, { type: "forward", id: "b" })).rejects.toThrow(
+			/nft failed: .*Operation not supported/,
+		);
+		expect(nft.snapshot()).toEqual(before);
+		await dp.apply(more, ENV, { type: "forward", id: "b" });
+		expect(nft.snapshot()).toEqual(await fresh(more));
+	});
+});
+
+describe("starting on a table a previous daemon left", () => {
+	async function leftBehind(config: Config) {
+		const nft = new FakeNft();
+		await new DataPlane({ runner: nft }).apply(config, ENV);
+		// An opening the kernel made from the packet path while that daemon ran.
+		await nft.run(
+			new Transaction().addElements("tr_irc_4", ["ipv4 timeout 600s expires 500s : 192.168.1.10"]),
+		);
+		nft.scripts.length = 0;
+		return nft;
+	}
+
+	test("the table is taken over in one transaction, never deleted, and live openings stay", async () => {
+		const nft = await leftBehind(triggers.config);
+		const changed: Config = { ...triggers.config, forwards: [forward("late", 5000)] };
+		const { recreatedSets } = await new DataPlane({ runner: nft }).apply(changed, ENV);
+		expect(nft.scripts).toHaveLength(1);
+		expect(nft.scripts[0]).not.toContain("delete table");
+		expect(recreatedSets).toEqual([]);
+		const snapshot = nft.snapshot() as { sets: Record<string, { elements: string[] }> };
+		expect(snapshot.sets.tr_irc_4?.elements).toEqual(["ipv4 timeout 600s expires 500s : 192.168.1.10"]);
+		expect(snapshot.sets.wan4_addr?.elements).toContain("tcp . 5000 : 192.168.1.10");
+	});
+
+	test("device sets keep what the kernel has until the devices are known", async () => {
+		const nft = await leftBehind(triggers.config);
+		const dp = new DataPlane({ runner: nft });
+		await dp.apply(triggers.config, { routerPorts: [] });
+		const devices = () => (nft.snapshot() as { sets: Record<string, { elements: string[] }> }).sets;
+		expect(devices().wan_devices?.elements).toEqual(['"eth1"']);
+		await dp.apply(triggers.config, { ...ENV, wanDevices: ["pppoe-wan"] });
+		expect(devices().wan_devices?.elements).toEqual(['"pppoe-wan"']);
+	});
+});

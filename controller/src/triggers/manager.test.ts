@@ -1,0 +1,68 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { DataPlane } from "../ruleset/dataplane";
+import { FakeNft } from "../ruleset/fake";
+import { loadScenario } from "../ruleset/golden/scenario";
+import { Transaction } from "../ruleset/transaction";
+import { type OpeningEvent, TriggerManager } from "./manager";
+
+// The manager against an in-memory nft holding the rendered table; openings are put into the
+// trigger maps the way the kernel's packet path does. (The lab tests run real trigger traffic.)
+const { config, env } = loadScenario("triggers-basic");
+const OPENING = new Transaction()
+	.addElements("tr_irc_4", ["ipv4 timeout 600s expires 500s : 192.168.1.10"])
+	.addElements("tr_irc_4o", ["ipv4 . 192.168.1.10 timeout 600s expires 500s"]);
+
+let manager: TriggerManager | undefined;
+afterEach(async () => {
+	await manager?.stop();
+	manager = undefined;
+});
+
+async function kernelWithOpening() {
+	const nft = new FakeNft();
+	await new DataPlane({ runner: nft }).apply(config, env);
+	await nft.run(OPENING);
+	return nft;
+}
+const elementsOf = (nft: FakeNft, set: string) =>
+	(nft.snapshot() as { sets: Record<string, { elements: string[] }> }).sets[set]?.elements;
+
+describe("TriggerManager with an in-memory nft", () => {
+	test("an opening the kernel holds is listed, and close() deletes its elements", async () => {
+		const nft = await kernelWithOpening();
+		const events: OpeningEvent[] = [];
+		manager = new TriggerManager({ nft, onEvent: (e) => events.push(e) });
+		await manager.start(config);
+		expect(manager.openings()).toMatchObject([
+			{ trigger: "irc", host: "192.168.1.10", ports: ["113", "59000-59010"] },
+		]);
+		expect(events.map((e) => e.action)).toEqual(["open"]);
+		expect(await manager.close("irc")).toBe(1);
+		expect(elementsOf(nft, "tr_irc_4")).toEqual([]);
+		expect(elementsOf(nft, "tr_irc_4o")).toEqual([]);
+		expect(events.at(-1)).toMatchObject({ action: "close", reason: "closed", host: "192.168.1.10" });
+	});
+
+	test("adopted openings are known without an 'open', and go back only into re-created sets", async () => {
+		const nft = await kernelWithOpening();
+		const events: OpeningEvent[] = [];
+		manager = new TriggerManager({ nft, onEvent: (e) => events.push(e) });
+		expect(await manager.adopt(config)).toBe(1);
+		const before = nft.scripts.length;
+		await manager.start(config, []);
+		expect(nft.scripts.slice(before).join("")).not.toContain("add element");
+		expect(manager.openings()).toHaveLength(1);
+		expect(events).toEqual([]);
+	});
+
+	test("an adopted opening whose set the first apply re-created is put back with its time left", async () => {
+		const nft = await kernelWithOpening();
+		manager = new TriggerManager({ nft });
+		await manager.adopt(config);
+		await nft.run(new Transaction().flushSet("tr_irc_4", true));
+		await manager.start(config, ["tr_irc_4"]);
+		expect(elementsOf(nft, "tr_irc_4")).toHaveLength(1);
+		expect(elementsOf(nft, "tr_irc_4")?.[0]).toMatch(/^ipv4 timeout 600s expires \d+s : 192\.168\.1\.10$/);
+		expect(manager.stats().readded).toBe(2);
+	});
+});
