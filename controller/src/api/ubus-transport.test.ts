@@ -148,7 +148,7 @@ describe("the ubus object portrig", () => {
 		);
 		expect(signature as Record<string, Record<string, string>>).toEqual(expected);
 		expect(Object.keys(signature)).toContain("add_forward");
-		expect(Object.keys(signature).length).toBe(12);
+		expect(Object.keys(signature).length).toBe(14);
 		expect(transport.status()).toEqual({
 			socket: join(dir, "ubus.sock"),
 			connected: true,

@@ -149,9 +149,14 @@ export function checkDocument(document: UciDocument, file: string, previous?: De
 				message: `a second ${type} section (the first is on line ${decoded[type][0]?.s.line}); there can be only one`,
 			});
 
+	const globals = (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({});
 	const config: Config = {
-		globals: (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({}),
-		forwards: decoded.forward.map(({ s, value }) => ({ ...(value as Forward), id: s.id })),
+		globals,
+		forwards: decoded.forward.map(({ s, value }) => ({
+			...(value as Forward),
+			...(s.entries.has("reflection") ? {} : { reflection: globals.reflection }),
+			id: s.id,
+		})),
 		triggers: decoded.trigger.map(({ s, value }) => ({ ...(value as Trigger), id: s.id })),
 		dmz: (decoded.dmz[0]?.value as Dmz) ?? DmzSection.decode({}),
 	};

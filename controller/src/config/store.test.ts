@@ -159,6 +159,47 @@ describe("ConfigStore", () => {
 		);
 	});
 
+	test("setGlobals changes only the given options, or creates `config globals 'globals'`", async () => {
+		const store = await ConfigStore.open(file);
+		const r = store.setGlobals({ reflection: false, wan_device: ["eth1", "eth2"] });
+		expect(r).toMatchObject({ ok: true, id: "globals" });
+		if (!r.ok) return;
+		expect(r.config.globals).toMatchObject({ reflection: false, wan_device: ["eth1", "eth2"] });
+		expect(r.config.forwards.find((f) => f.id === "minecraft")?.reflection).toBe(false);
+		expect(store.text).toContain(
+			"\toption trigger_timeout '600'\n\toption reflection '0'\n\tlist wan_device 'eth1'\n\tlist wan_device 'eth2'\n",
+		);
+		expect(removed(FIXTURE, store.text)).toEqual([]);
+		expect(store.setGlobals({ lan_device: ["eth1"] })).toMatchObject({
+			ok: false,
+			problems: [{ option: "lan_device", message: expect.stringContaining("also listed as WAN") }],
+		});
+		expect(store.setGlobals({ trigger_timeout: "forever" })).toMatchObject({
+			ok: false,
+			problems: [{ option: "trigger_timeout" }],
+		});
+		const bare = await ConfigStore.open(join(dir, "new"));
+		expect(bare.setGlobals({ wan_device: "eth1" })).toMatchObject({ ok: true, id: "globals" });
+		await bare.commit();
+		expect(readFileSync(join(dir, "new"), "utf8")).toBe(
+			"config globals 'globals'\n\tlist wan_device 'eth1'\n",
+		);
+	});
+
+	test("text UCI cannot hold is refused naming the option, and the file stays", async () => {
+		const store = await ConfigStore.open(file);
+		for (const name of ["a\u0000b", "a\nconfig forward 'x'", "a\rb"]) {
+			const r = store.addSection("forward", { name, src_dport: "9999", dest_ip: "192.168.1.40" });
+			expect(r).toMatchObject({
+				ok: false,
+				reason: "invalid",
+				problems: [{ option: "name", message: expect.stringContaining("control character") }],
+			});
+		}
+		expect(store.pending).toBe(false);
+		expect(store.text).toBe(FIXTURE);
+	});
+
 	test("commit replaces the file atomically, keeping its mode and leaving no temporary file", async () => {
 		const store = await ConfigStore.open(file);
 		const before = statSync(file).ino;

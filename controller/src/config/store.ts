@@ -24,19 +24,27 @@ import {
 	loadDocument,
 	type Problem,
 } from "./load";
-import { type Config, SECTION_SCHEMAS, type SectionType } from "./schema";
+import { type Config, SECTION_SCHEMAS, type SectionType, uciTextProblem } from "./schema";
 import type { UciDocument } from "./uci";
 import { isUciName } from "./uci-lexer";
 
 /** Option name → value in the encoded (UCI/API) form; null (or "" or []) removes the option. */
 export type SectionValues = Record<string, unknown>;
 
+/**
+ * Which entry a mutation changed, for the data plane to render only that one: a forward or
+ * trigger by id (added, updated or deleted), or the dmz or the globals section.
+ */
+export type ChangeHint = { type: SectionType; id?: string };
+
 export type MutationResult =
-	| { ok: true; id: string; config: Config }
+	| { ok: true; id: string; config: Config; change: ChangeHint }
 	| { ok: false; reason: "invalid" | "not_found"; problems: Problem[] };
 
-/** Section types the API adds and removes; globals and dmz are single sections. */
+/** Section types the API adds and removes. */
 export type ListSectionType = "forward" | "trigger";
+/** Section types the file holds once: the API changes their options. */
+export type SingleSectionType = "globals" | "dmz";
 
 /** Prefixes of the names given to sections the API creates. */
 const NAME_PREFIX: Record<ListSectionType, string> = { forward: "fwd", trigger: "trg" };
@@ -121,7 +129,7 @@ export class ConfigStore {
 		const present = Object.fromEntries(
 			Object.entries(encoded.values).filter((e): e is [string, string | string[]] => e[1] !== null),
 		);
-		return this.accept(base.addSection(type, id, present).document, id);
+		return this.accept(base.addSection(type, id, present).document, { type, id });
 	}
 
 	/** Changes the given options only: absent ones stay, null (or "" or []) removes one. */
@@ -131,27 +139,24 @@ export class ConfigStore {
 		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
 		const encoded = encodeValues(this.file, type, values, id);
 		if (!encoded.ok) return encoded;
-		return this.accept(applyValues(base, id, encoded.values), id);
+		return this.accept(applyValues(base, id, encoded.values), { type, id });
 	}
 
 	deleteSection(type: ListSectionType, id: string): MutationResult {
 		const base = this.state.document;
 		if (!base) return this.refuse();
 		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
-		return this.accept(base.deleteSection(id), id);
+		return this.accept(base.deleteSection(id), { type, id });
 	}
 
 	/** Updates the dmz section like updateSection, creating `config dmz 'dmz'` if there is none. */
 	setDmz(values: SectionValues): MutationResult {
-		const base = this.state.document;
-		if (!base) return this.refuse();
-		const encoded = encodeValues(this.file, "dmz", values);
-		if (!encoded.ok) return encoded;
-		const existing = base.sections.find((s) => s.type === "dmz");
-		if (existing) return this.accept(applyValues(base, existing.id, encoded.values), existing.id);
-		const id = freeName(base, "dmz", "");
-		const added = base.addSection("dmz", id, {});
-		return this.accept(applyValues(added.document, id, encoded.values), id);
+		return this.setSingle("dmz", values);
+	}
+
+	/** Updates the globals section like updateSection, creating `config globals 'globals'` if there is none. */
+	setGlobals(values: SectionValues): MutationResult {
+		return this.setSingle("globals", values);
 	}
 
 	/**
@@ -178,6 +183,18 @@ export class ConfigStore {
 		return this.result();
 	}
 
+	private setSingle(type: SingleSectionType, values: SectionValues): MutationResult {
+		const base = this.state.document;
+		if (!base) return this.refuse();
+		const encoded = encodeValues(this.file, type, values);
+		if (!encoded.ok) return encoded;
+		const existing = base.sections.find((s) => s.type === type);
+		if (existing) return this.accept(applyValues(base, existing.id, encoded.values), { type }, existing.id);
+		const id = freeName(base, type, "");
+		const added = base.addSection(type, id, {});
+		return this.accept(applyValues(added.document, id, encoded.values), { type }, id);
+	}
+
 	private result(): LoadResult {
 		const { config, problems } = this.state;
 		return config ? { config, problems } : { problems };
@@ -189,7 +206,7 @@ export class ConfigStore {
 	}
 
 	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
-	private accept(document: UciDocument, id: string): MutationResult {
+	private accept(document: UciDocument, change: ChangeHint, id = change.id as string): MutationResult {
 		const next = { text: document.text, ...checkDocument(document, this.file, this.state.decoded) };
 		if (!next.config) {
 			// Problems of the section being changed first: they are the likely answer to the caller.
@@ -200,7 +217,7 @@ export class ConfigStore {
 		}
 		this.state = next;
 		this.valid = next.config;
-		return { ok: true, id, config: next.config };
+		return { ok: true, id, config: next.config, change };
 	}
 }
 
@@ -243,6 +260,7 @@ function encodeValues(file: string, type: SectionType, values: SectionValues, id
 			out[option] = null;
 		else if (!isScalar(value) && !(Array.isArray(value) && value.every(isScalar)))
 			problem("must be text, a number, a boolean or a list of them");
+		else if (unstorable(value)) problem(unstorable(value) as string);
 		else {
 			const decoded = codec.safeDecode(value);
 			const text = decoded.success ? codec.encode(decoded.data) : value;
@@ -256,6 +274,10 @@ type CodecLike = {
 	safeDecode(v: unknown): { success: boolean; data?: unknown };
 	encode(v: unknown): unknown;
 };
+
+/** Why the file could not hold a value (or one of a list's items); checked before any edit. */
+const unstorable = (value: unknown): string | undefined =>
+	(Array.isArray(value) ? value : [value]).map((v) => uciTextProblem(String(v))).find(Boolean);
 
 const isScalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
 

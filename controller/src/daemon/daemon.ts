@@ -10,7 +10,7 @@ import { type ConfigChange, type Core, invoke, type OpeningReply } from "../api/
 import { UbusTransport } from "../api/ubus-transport";
 import { describeProblem, formatProblem, isError, type Problem } from "../config/load";
 import { type Config, GlobalsSection } from "../config/schema";
-import { ConfigStore, type MutationResult } from "../config/store";
+import { type ChangeHint, ConfigStore, type MutationResult } from "../config/store";
 import { type Counters, countConnections } from "../counters/counters";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
@@ -164,7 +164,7 @@ export class Daemon implements Core {
 				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(e)}`);
 			}
 			try {
-				await this.apply(result.config);
+				await this.apply(result.config, result.change);
 			} catch (e) {
 				await this.rollBack(store, previous);
 				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(e));
@@ -222,11 +222,14 @@ export class Daemon implements Core {
 		return this.store;
 	}
 
-	/** Makes the kernel match `config`; `applied` changes only when it did. */
-	private async apply(config: Config): Promise<void> {
+	/**
+	 * Makes the kernel match `config`; `applied` changes only when it did. `change` names the one
+	 * entry an API mutation changed (the data plane may then render only that entry).
+	 */
+	private async apply(config: Config, change?: ChangeHint): Promise<void> {
 		this.target = config;
 		try {
-			await this.dataplane.apply(config, this.netifd.current());
+			await this.dataplane.apply(config, this.netifd.current(), change);
 			this.applied = config;
 			await this.triggers.update(config);
 		} finally {
@@ -273,12 +276,12 @@ function mutate(store: ConfigStore, change: ConfigChange): MutationResult {
 		case "delete":
 			return store.deleteSection(change.type, change.id);
 		case "set":
-			return store.setDmz(change.options);
+			return change.type === "dmz" ? store.setDmz(change.options) : store.setGlobals(change.options);
 	}
 }
 
 function describeChange(change: ConfigChange): string {
-	return change.op === "set" ? "set dmz" : `${change.op} ${change.type}`;
+	return `${change.op} ${change.type}`;
 }
 
 /** A mutation the store refused → INVALID_ARGUMENT (or NOT_FOUND) naming the option at fault. */

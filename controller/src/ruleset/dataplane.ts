@@ -11,6 +11,7 @@
 // a few ms; a 1 s poll would take up to 1 s and spawn nft every second), and a 1 s poll of the
 // router's listening sockets keeps the DMZ's router_ports set current.
 import type { Config } from "../config/schema";
+import type { ChangeHint } from "../config/store";
 import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
 import { plan, recreate } from "./diff";
@@ -71,9 +72,10 @@ export class DataPlane {
 	/**
 	 * Makes the table match `config` in one transaction. Without `env.routerPorts`, the router's
 	 * listening sockets are discovered (and kept current by watch()). Throws NftError with nft's
-	 * message when nft refuses; the previous ruleset then stays in force.
+	 * message when nft refuses; the previous ruleset then stays in force. `change` names the one
+	 * entry an API mutation changed (a full render is always correct; an incremental one may use it).
 	 */
-	apply(config: Config, env: Env): Promise<{ skipped: SkippedForward[] }> {
+	apply(config: Config, env: Env, _change?: ChangeHint): Promise<{ skipped: SkippedForward[] }> {
 		return this.serial.run(() => this.applyNow(config, env));
 	}
 
