@@ -12,6 +12,7 @@
 // "1", "8000-8010"). A value that does not decode is written as given, for loadDocument to
 // report with the same message the file would get.
 //
+// Writes take the lock `uci commit` takes on the file (uci-lock.ts), so the two never interleave.
 // Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
@@ -27,6 +28,7 @@ import {
 import { type Config, SECTION_SCHEMAS, type SectionType, uciTextProblem } from "./schema";
 import type { UciDocument } from "./uci";
 import { isUciName } from "./uci-lexer";
+import { withUciLock } from "./uci-lock";
 
 /** Option name → value in the encoded (UCI/API) form; null (or "" or []) removes the option. */
 export type SectionValues = Record<string, unknown>;
@@ -49,6 +51,9 @@ export type SingleSectionType = "globals" | "dmz";
 /** Prefixes of the names given to sections the API creates. */
 const NAME_PREFIX: Record<ListSectionType, string> = { forward: "fwd", trigger: "trg" };
 
+/** How long a write waits for a `uci commit` of the same file to finish. */
+const LOCK_TIMEOUT_MS = 5000;
+
 /** The file changed on disk since it was read: commit() refuses to overwrite that change. */
 export class ConfigConflictError extends Error {
 	constructor(file: string) {
@@ -69,6 +74,8 @@ export class ConfigStore {
 	private constructor(
 		readonly file: string,
 		text: string,
+		/** How long a write waits for libuci's lock on the file (uci-lock.ts). */
+		private readonly lockTimeoutMs: number,
 	) {
 		this.disk = text;
 		this.state = read(text, file);
@@ -76,8 +83,8 @@ export class ConfigStore {
 	}
 
 	/** Reads the file (a missing file is an empty config); throws when it cannot be read. */
-	static async open(file: string): Promise<ConfigStore> {
-		return new ConfigStore(file, await readText(file));
+	static async open(file: string, options: { lockTimeoutMs?: number } = {}): Promise<ConfigStore> {
+		return new ConfigStore(file, await readText(file), options.lockTimeoutMs ?? LOCK_TIMEOUT_MS);
 	}
 
 	/** Current bytes: the file's, or those of a mutation not yet committed. */
@@ -166,17 +173,19 @@ export class ConfigStore {
 	 */
 	async commit(): Promise<void> {
 		if (!this.pending) return;
-		if ((await readText(this.file)) !== this.disk) {
-			await this.reload();
-			throw new ConfigConflictError(this.file);
-		}
-		await writeAtomically(this.file, this.state.text);
+		await withUciLock(this.file, this.lockTimeoutMs, async () => {
+			if ((await readText(this.file)) !== this.disk) {
+				await this.reload();
+				throw new ConfigConflictError(this.file);
+			}
+			await writeAtomically(this.file, this.state.text);
+		});
 		this.disk = this.state.text;
 	}
 
 	/** Puts back earlier bytes (from `text` before a mutation) on disk and in memory. */
 	async restore(previous: string): Promise<LoadResult> {
-		await writeAtomically(this.file, previous);
+		await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, previous));
 		this.disk = previous;
 		this.state = read(previous, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
