@@ -20,7 +20,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Resolves once the process has printed `line` on stdout. */
-async function untilPrinted(proc: Bun.Subprocess<"pipe", "pipe", "inherit">, line: string): Promise<void> {
+async function untilPrinted(proc: { stdout: ReadableStream<Uint8Array> }, line: string): Promise<void> {
 	const decoder = new TextDecoder();
 	let out = "";
 	for await (const chunk of proc.stdout) {
