@@ -4,14 +4,17 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bench, machine } from "./bench";
+import { controlPlaneBench } from "./control-plane";
 import { forwardsBench } from "./forwards";
 import { netlinkBench } from "./netlink";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench];
+const BENCHES: Bench[] = [forwardsBench, controlPlaneBench, triggersBench, netlinkBench];
 
+// BENCH_ONLY=control-plane,forwards runs only those (results.md then holds only theirs).
+const only = process.env.BENCH_ONLY?.split(",");
 const sections: string[] = [];
-for (const bench of BENCHES) sections.push(await bench.run());
+for (const bench of BENCHES) if (!only || only.includes(bench.name)) sections.push(await bench.run());
 
 const text = [
 	"# portrig benchmarks",

@@ -1,10 +1,11 @@
 // The config file as the API changes it: each mutation edits the UCI document (touching only
-// its own lines), re-validates the whole resulting document as loadDocument does (schemas +
-// rules) and is refused with those problems if anything is wrong. A valid mutation is held in
-// memory until commit() writes it atomically; restore() puts back earlier bytes when applying
-// the new config to the data plane fails. With 10,000 sections, re-validating stays cheap:
-// the edited document is lexed again only where it changed, and sections whose values did not
-// change reuse their schema results (load.ts).
+// its own lines), validates the result as loadDocument would (schemas + rules) and is refused
+// with those problems if anything is wrong. A change to one forward or trigger is checked
+// against the config in memory (load.ts checkChange: that section decoded, the rules over the
+// entries it could collide with); globals and dmz changes re-check the document, whose sections
+// reuse their earlier schema results. A valid mutation is held in memory until commit() writes
+// it atomically; restore() puts back earlier bytes when applying the new config to the data
+// plane fails. The edited document is lexed again only where it changed.
 //
 // Values come in the API's encoded form (UCI option names, values as `uci show` prints them,
 // lists as arrays; JSON numbers and booleans are accepted). Each is decoded with its option's
@@ -18,6 +19,7 @@ import { closeSync, fsyncSync, openSync } from "node:fs";
 import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
+	checkChange,
 	checkDocument,
 	type DocumentResult,
 	isError,
@@ -216,7 +218,12 @@ export class ConfigStore {
 
 	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
 	private accept(document: UciDocument, change: ChangeHint, id = change.id as string): MutationResult {
-		const next = { text: document.text, ...checkDocument(document, this.file, this.state.decoded) };
+		const { config } = this.state;
+		const checked =
+			config && (change.type === "forward" || change.type === "trigger")
+				? checkChange(document, this.file, { ...this.state, config }, { type: change.type, id })
+				: checkDocument(document, this.file, this.state.decoded);
+		const next = { text: document.text, ...checked };
 		if (!next.config) {
 			// Problems of the section being changed first: they are the likely answer to the caller.
 			const problems = next.problems

@@ -54,7 +54,7 @@ describe("the lock libuci takes on the config file", () => {
 		}
 	});
 
-	test("a libuci-style writer and API commits contending on one file lose no change", async () => {
+	test("a writer with libuci's lock and commit order and API commits contending on one file lose no change", async () => {
 		const COUNT = 40;
 		const writer = Bun.spawn([BUN, WRITER, file, "uci", String(COUNT)], { stdout: "pipe" });
 		try {
