@@ -19,6 +19,7 @@ import { DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
 import { TriggerManager } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
+import { collectGarbageSoon } from "./garbage";
 import { Serial } from "./serial";
 
 export type DaemonOptions = { configFile: string; controlSocket: string; ubusSocket: string };
@@ -82,6 +83,7 @@ export class Daemon implements Core {
 		await this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
+		collectGarbageSoon();
 		log(
 			"notice",
 			`started: ${config.forwards.length} forwards, ${config.triggers.length} triggers, dmz ${config.dmz.enabled ? "on" : "off"}; config ${this.options.configFile}, control socket ${this.options.controlSocket}`,
@@ -170,6 +172,7 @@ export class Daemon implements Core {
 				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(e));
 			}
 			log("notice", `${describeChange(change)} '${result.id}': done`);
+			collectGarbageSoon();
 			return result.id;
 		});
 	}
@@ -187,6 +190,7 @@ export class Daemon implements Core {
 				);
 			});
 			log("notice", `reloaded ${store.file}`);
+			collectGarbageSoon();
 		});
 	}
 
