@@ -37,6 +37,13 @@ lint: deps
 test: deps lint build
 	@scripts/run-tests
 
+# The tests that need no root: every unit test but those that create a network namespace.
+NEEDS_ROOT := controller/src/netlink/events.test.ts openwrt-feed/ipk/packages.test.ts
+UNIT_TESTS := $(filter-out $(NEEDS_ROOT),$(shell find controller luci-app openwrt-feed -name '*.test.ts' 2>/dev/null | sort))
+
+unit: deps
+	@scripts/run-tests $(addprefix ./,$(UNIT_TESTS))
+
 lab: build
 	@test-vm/demo
 
@@ -47,7 +54,7 @@ bench: build
 	@$(BUN) run bench/main.ts
 
 package: dist
-	@$(BUN) run openwrt-feed/ipk/build.ts
+	@$(BUN) run openwrt-feed/build.ts
 
 clean:
 	rm -rf dist

@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { type Bench, machine } from "./bench";
 import { controlPlaneBench } from "./control-plane";
 import { forwardsBench } from "./forwards";
+import { keepaliveBench } from "./keepalive";
 import { netlinkBench } from "./netlink";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, controlPlaneBench, triggersBench, netlinkBench];
+const BENCHES: Bench[] = [forwardsBench, controlPlaneBench, triggersBench, netlinkBench, keepaliveBench];
 
 // BENCH_ONLY=control-plane,forwards runs only those.
 const only = process.env.BENCH_ONLY?.split(",");

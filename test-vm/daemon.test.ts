@@ -5,8 +5,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { ensureBuilt, LAB_GLOBALS, PORTRIG, startDaemon } from "./lib/daemon";
+import { ensureBuilt, LAB_GLOBALS, PORTRIG, type RunningDaemon, startDaemon } from "./lib/daemon";
 import { Lab } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 const CONFIG = `${LAB_GLOBALS}
 config forward 'web'
@@ -39,6 +40,12 @@ afterAll(async () => {
 function portrig(...args: string[]) {
 	const r = Bun.spawnSync([PORTRIG, ...args], { stdout: "pipe", stderr: "pipe" });
 	return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** The processes in the router's network namespace. */
+function routerPids(): number[] {
+	const r = Bun.spawnSync(["ip", "netns", "pids", lab.nsExec("router").at(-1) ?? ""], { stdout: "pipe" });
+	return r.stdout.toString().split("\n").filter(Boolean).map(Number);
 }
 
 /** The router's portrig table as nft prints it, or null when there is none. */
@@ -193,6 +200,8 @@ describe("the daemon", () => {
 			const second = await startDaemon(lab, CONFIG.replace("'8080'", "'9999'"), {
 				dir: first.dir,
 				noWait: true,
+				// Its own lock file: only the socket is shared.
+				args: ["--lock-file", join(tmp, "second.lock")],
 			});
 			expect(await second.exited).toBe(1);
 			expect(second.log()).toContain(`another daemon is listening on ${first.controlSocket}`);
@@ -203,12 +212,52 @@ describe("the daemon", () => {
 		}
 	});
 
-	test("logs to syslog when /dev/log exists", async () => {
-		// A private /dev (overlay over the real one) whose log socket is a socat receiver writing to a file.
-		const received = join(tmp, "syslog");
-		const pidFile = join(tmp, "socat.pid");
-		const upper = join(tmp, "dev-upper");
-		const work = join(tmp, "dev-work");
+	test("a second daemon on another socket is refused by the lock, naming the first one's PID", async () => {
+		const first = await startDaemon(lab, CONFIG);
+		try {
+			const ruleset = await table();
+			const lock = join(first.dir, "portrig.lock");
+			const second = await startDaemon(lab, CONFIG.replace("'8080'", "'9999'"), {
+				noWait: true,
+				args: ["--lock-file", lock],
+			});
+			expect(await second.exited).toBe(1);
+			expect(second.log()).toContain(
+				`another portrig daemon (PID ${first.pid}) manages table inet portrig: ${lock} is locked`,
+			);
+			expect(existsSync(second.controlSocket)).toBe(false);
+			expect(await table()).toBe(ruleset);
+			expect((await first.call("status")).code).toBe(0);
+		} finally {
+			expect(await first.stop()).toBe(0);
+		}
+	});
+
+	test("a daemon killed with kill -9 leaves no process behind", async () => {
+		const before = new Set(routerPids());
+		const d = await startDaemon(lab, CONFIG);
+		d.signal("SIGKILL");
+		await d.exited;
+		// Whatever the daemon started in the router is gone with it.
+		await waitFor("the router's processes to be those before the daemon", async () =>
+			routerPids().every((pid) => before.has(pid)),
+		);
+		await lab.exec("router", ["nft", "delete", "table", "inet", "portrig"]);
+	});
+
+	/**
+	 * The daemon with a private /dev (overlay over the real one) whose log socket is a socat
+	 * receiver writing to a file; `check` gets the daemon and a reader of that file.
+	 */
+	async function withPrivateSyslog(
+		name: string,
+		args: string[],
+		check: (d: RunningDaemon, received: () => Promise<string>) => Promise<void>,
+	): Promise<void> {
+		const received = join(tmp, `${name}.syslog`);
+		const pidFile = join(tmp, `${name}.socat.pid`);
+		const upper = join(tmp, `${name}-dev-upper`);
+		const work = join(tmp, `${name}-dev-work`);
 		Bun.spawnSync(["mkdir", "-p", upper, work]);
 		const script = [
 			`mount -t overlay overlay -o lowerdir=/dev,upperdir=${upper},workdir=${work} /dev`,
@@ -218,16 +267,10 @@ describe("the daemon", () => {
 		].join("\n");
 		const d = await startDaemon(lab, CONFIG, {
 			prefix: ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"],
+			args,
 		});
 		try {
-			const deadline = Date.now() + 10_000;
-			let text = "";
-			while (!/portrig\[\d+\]: started/.test(text) && Date.now() < deadline) {
-				await Bun.sleep(50);
-				text = existsSync(received) ? await Bun.file(received).text() : "";
-			}
-			// RFC 3164 as libc's syslog() frames it: <PRI>TIMESTAMP TAG[PID]: MESSAGE; daemon.notice = 29.
-			expect(text).toMatch(new RegExp(`<29>.{15} portrig\\[${d.pid}\\]: started`));
+			await check(d, async () => (existsSync(received) ? await Bun.file(received).text() : ""));
 		} finally {
 			await d.stop();
 			const socat = Number(
@@ -237,5 +280,25 @@ describe("the daemon", () => {
 			);
 			if (socat > 0) process.kill(socat, "SIGTERM");
 		}
+	}
+
+	test("logs to syslog when /dev/log exists", async () => {
+		await withPrivateSyslog("auto", [], async (d, received) => {
+			await waitFor("the start line in syslog", async () => /portrig\[\d+\]: started/.test(await received()));
+			// RFC 3164 as libc's syslog() frames it: <PRI>TIMESTAMP TAG[PID]: MESSAGE; daemon.notice = 29.
+			expect(await received()).toMatch(new RegExp(`<29>.{15} portrig\\[${d.pid}\\]: started`));
+		});
+	});
+
+	test("with --log syslog (the init script) each line reaches the log once, at its own level", async () => {
+		await withPrivateSyslog("procd", ["--log", "syslog"], async (d, received) => {
+			await waitFor("the start line in syslog", async () => /portrig\[\d+\]: started/.test(await received()));
+			// What logread shows under procd: syslog, plus stderr forwarded by procd at err level.
+			const logread = [...(await received()).split("<").slice(1), ...d.log().split("\n").filter(Boolean)];
+			const started = logread.filter((l) => l.includes("started: 1 forwards"));
+			expect(started).toHaveLength(1);
+			expect(started[0]).toMatch(new RegExp(`^29>.{15} portrig\\[${d.pid}\\]: started`));
+			expect(d.log()).toBe("");
+		});
 	});
 });

@@ -14,6 +14,11 @@ const CONFIG = readFileSync(join(REPO, "test-vm", "demo.portrig"), "utf8");
 let lab: Lab;
 let daemon: RunningDaemon;
 
+/** `status`'s firewall.state: "following", or "waiting_for_fw4" while the firewall is down. */
+async function firewallState(): Promise<string | undefined> {
+	return ((await daemon.call("status")).reply as { firewall?: { state: string } }).firewall?.state;
+}
+
 beforeAll(async () => {
 	lab = await Lab.up();
 	await lab.serve("lan1", "tcp", [80, 22]);
@@ -68,16 +73,19 @@ describe("portrig daemon's data plane", () => {
 		}
 	});
 
-	test("after `nft flush ruleset` the daemon restores its table; with fw4 back, traffic flows", async () => {
+	test("after `nft flush ruleset` the table stays away until fw4 reloads, then is back at once and traffic flows", async () => {
 		await lab.exec("router", ["nft", "flush", "ruleset"]);
+		await waitFor("the daemon to wait for fw4", async () => (await firewallState()) === "waiting_for_fw4");
+		expect((await lab.exec("router", ["nft", "list", "tables"])).stdout).toBe("");
+		await lab.reloadFw4();
 		const ms = await waitFor(
 			"the portrig table",
 			async () => (await lab.exec("router", ["nft", "list", "tables"])).stdout.includes("inet portrig"),
 			10_000,
 			10,
 		);
-		console.log(`daemon restored its table ${ms.toFixed(0)} ms after nft flush ruleset`);
-		await lab.reloadFw4();
+		console.log(`daemon restored its table ${ms.toFixed(0)} ms after fw4 reloaded`);
+		expect(await firewallState()).toBe("following");
 		expect(await lab.probe("wan1", "tcp", ROUTER, 8080)).toMatchObject({ node: "lan1", port: 80 });
 		expect(await lab.probe("wan2", "tcp", ROUTER, 4444)).toMatchObject({ node: "lan2", port: 4444 });
 	});

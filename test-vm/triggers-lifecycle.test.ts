@@ -141,22 +141,25 @@ describe("a daemon's life", () => {
 		}
 	});
 
-	test("after `nft flush ruleset` the table comes back with the live openings in it", async () => {
+	test("after `nft flush ruleset` and fw4 reloading, the table comes back with the live openings in it", async () => {
 		const d = await startDaemon(lab, LAB_GLOBALS + trigger("f", 7003, 7103, 60));
 		try {
 			await fire("lan1", 7003);
 			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
 			await lab.exec("router", ["nft", "flush", "ruleset"]);
 			try {
-				await waitFor("the table and the opening to come back", async () => {
-					const map = await lab.exec("router", ["nft", "list", "map", "inet", "portrig", "tr_f_4"], {
-						check: false,
-					});
-					return map.stdout.includes(ADDR.lan1.v4);
-				});
+				await waitFor("the daemon to wait for fw4", async () =>
+					JSON.stringify((await d.call("status")).reply).includes('"waiting_for_fw4"'),
+				);
 			} finally {
 				await lab.reloadFw4();
 			}
+			await waitFor("the table and the opening to come back", async () => {
+				const map = await lab.exec("router", ["nft", "list", "map", "inet", "portrig", "tr_f_4"], {
+					check: false,
+				});
+				return map.stdout.includes(ADDR.lan1.v4);
+			});
 			expect(await inbound("wan1", "tcp", 7103)).toBe("lan1");
 			expect((await openings(d)).map((o) => o.host)).toEqual([ADDR.lan1.v4]);
 		} finally {

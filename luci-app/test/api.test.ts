@@ -203,7 +203,7 @@ describe("what a call resolves to, from uhttpd's answers", () => {
 describe("LuCI's host hints", () => {
 	test("are asked of luci-rpc through rpc.declare, and are {} when they cannot be had", async () => {
 		const { api, declared } = apiAnswering(() => Promise.reject(new Error("no HTTP here")));
-		expect(declared).toEqual([{ object: "luci-rpc", method: "getHostHints", expect: { "": {} } }]);
+		expect(declared[0]).toEqual({ object: "luci-rpc", method: "getHostHints", expect: { "": {} } });
 		expect(await api.hostHints()).toEqual({});
 	});
 });

@@ -20,6 +20,7 @@ export interface Common {
 	FORWARD_FIELDS: string[];
 	TRIGGER_FIELDS: string[];
 	DMZ_FIELDS: string[];
+	SETTINGS_FIELDS: string[];
 	validatePortRange: Validator;
 	validateProtocols: Validator;
 	validateSeconds: Validator;
@@ -40,6 +41,10 @@ export interface Common {
 	): (sid: string, value: unknown) => true | string;
 	sectionArgs(fields: string[], values: Record<string, unknown>, forUpdate: boolean): Record<string, unknown>;
 	fieldMessage(error: { message: string; field: string | null }): string;
+	settingsForm(settings: unknown): Record<string, unknown>;
+	settingsArgs(values: Record<string, unknown>): Record<string, unknown>;
+	configFromUci(values: unknown): { globals: Entry; forwards: Entry[]; triggers: Entry[]; dmz: Entry };
+	addressFamily(host: unknown): 4 | 6;
 	formatProtocols(value: unknown): string;
 	forwardTitle(forward: Entry): string;
 	formatList(value: unknown): string;
@@ -61,6 +66,9 @@ export interface Api {
 	CALLS: Record<string, string[]>;
 	call(method: string, args?: Record<string, unknown>): Promise<Outcome>;
 	hostHints(): Promise<unknown>;
+	daemonDown(outcome: Outcome): boolean;
+	entries(): Promise<{ running: boolean; config: Record<string, unknown> | null; error: ApiError | null }>;
+	startService(): Promise<boolean>;
 }
 
 /** gettext as LuCI's `_` with no translation loaded: the text itself. */
@@ -99,13 +107,19 @@ export function httpAnswer(text: string, status = 200, statusText = "OK"): HttpA
 export const SESSION = "0123456789abcdef0123456789abcdef";
 export const RPC_BASE_URL = "/ubus/";
 
+/** Answers to calls declared with rpc.declare, by "object.method": what the call resolves to. */
+export type Declared = Record<string, (...args: unknown[]) => Promise<unknown>>;
+
 /**
  * Stand-ins for the LuCI modules and globals portrig.api uses: rpc (base URL, session, and
- * rpc.declare, recorded), request (post, recorded as JSON on the wire and answered by `answer`),
- * L (env.rpctimeout, resolveDefault).
+ * rpc.declare, recorded; a declared call resolves as `declaredAnswers` says, else rejects),
+ * request (post, recorded as JSON on the wire and answered by `answer`), L (env.rpctimeout,
+ * resolveDefault, hasViewPermission: `writable`).
  */
 export function luciStandIns(
 	answer: (post: Post) => Promise<unknown> = () => Promise.resolve(httpAnswer("{}")),
+	declaredAnswers: Declared = {},
+	writable: boolean | null = true,
 ) {
 	const baseclass = makeBaseclass();
 	const posts: Post[] = [];
@@ -113,7 +127,9 @@ export function luciStandIns(
 	const rpc = {
 		declare(options: Declaration) {
 			declared.push(options);
-			return () => Promise.reject(new Error(`${options.object}.${options.method} is not answered here`));
+			const key = `${options.object}.${options.method}`;
+			return (...args: unknown[]) =>
+				declaredAnswers[key]?.(...args) ?? Promise.reject(new Error(`${key} is not answered here`));
 		},
 		getBaseURL: () => RPC_BASE_URL,
 		getSessionID: () => SESSION,
@@ -128,6 +144,7 @@ export function luciStandIns(
 	const L = {
 		env: { rpctimeout: 20 },
 		resolveDefault: (value: unknown, fallback: unknown) => Promise.resolve(value).catch(() => fallback),
+		hasViewPermission: () => writable,
 	};
 	return { baseclass, rpc, request, L, posts, declared };
 }

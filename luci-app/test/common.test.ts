@@ -1,5 +1,8 @@
 // portrig.common, the logic the views share, loaded as LuCI loads it.
 import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../../controller/src/config/load";
 import { loadCommon } from "./app";
 import { installFormat, requiresOf } from "./luci-loader";
 
@@ -280,5 +283,83 @@ describe("the loader stand-in", () => {
 			{ module: "portrig.common", as: "common" },
 			{ module: "tools.widgets", as: "tools_widgets" },
 		]);
+	});
+});
+
+describe("the file's entries while the daemon is not running", () => {
+	const text = readFileSync(join(import.meta.dir, "fixtures/portrig.uci"), "utf8");
+	// rpcd's answer to `uci get {config: "portrig"}` for that file, captured from the real rpcd
+	const stored = JSON.parse(
+		readFileSync(join(import.meta.dir, "fixtures/rpcd-uci-get-portrig.json"), "utf8"),
+	);
+
+	test("rpcd's uci reply becomes the list reply's shape: sections in file order, each entry with its section name as id, options as the file holds them", () => {
+		expect(common.configFromUci(stored.values)).toEqual({
+			globals: { enabled: "1", trigger_timeout: "300" },
+			forwards: [
+				{ id: "cfg02465a", name: "Stored web", proto: "tcp", src_dport: "8080", dest_ip: "192.168.1.10" },
+				{
+					id: "camera",
+					name: "Camera",
+					src_dport: "554",
+					dest_ip: "2001:db8:1::30",
+					src_ip: ["2001:db8:ffff::/64"],
+				},
+			],
+			triggers: [
+				{ id: "irc", name: "IRC DCC", trigger_port: "6660-6669", open_port: ["113", "59000-59010"] },
+			],
+			dmz: { enabled: "1", dest_ip: "192.168.1.50", exclude_port: ["tcp 22"] },
+		});
+	});
+
+	test("the ids are the daemon's: rpcd names an anonymous section as the daemon does", () => {
+		const daemon = loadConfig(text, "portrig").config;
+		const shown = common.configFromUci(stored.values);
+		expect(shown.forwards.map((f) => f.id)).toEqual(daemon?.forwards.map((f) => f.id) ?? []);
+		expect(shown.triggers.map((t) => t.id)).toEqual(daemon?.triggers.map((t) => t.id) ?? []);
+	});
+});
+
+describe("settings", () => {
+	test("get_settings' JSON types become the form's UCI values, and the form's values set_settings' types", () => {
+		const reply = {
+			enabled: false,
+			wan_zone: ["wan", "wan6"],
+			lan_zone: ["lan"],
+			lan_device: ["br-lan"],
+			trigger_timeout: 300,
+			reflection: true,
+		};
+		const form = common.settingsForm(reply);
+		expect(form).toEqual({
+			enabled: "0",
+			wan_zone: ["wan", "wan6"],
+			lan_zone: ["lan"],
+			lan_device: ["br-lan"],
+			trigger_timeout: "300",
+			reflection: "1",
+		});
+		expect(common.settingsArgs(form)).toEqual({ ...reply, wan_device: null });
+	});
+
+	test("an emptied timeout is left out (the daemon keeps its value), an emptied device list removes the option", () => {
+		expect(
+			common.settingsArgs({
+				enabled: "1",
+				wan_zone: "wan",
+				lan_zone: ["lan"],
+				wan_device: [""],
+				trigger_timeout: " ",
+				reflection: "0",
+			}),
+		).toEqual({
+			enabled: true,
+			wan_zone: ["wan"],
+			lan_zone: ["lan"],
+			wan_device: null,
+			lan_device: null,
+			reflection: false,
+		});
 	});
 });

@@ -3,12 +3,12 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import ts from "typescript";
-import { appSources, buildPot, menuFiles, POT_FILE, parseSource } from "../tools/extract-pot";
+import { aclFiles, appSources, buildPot, menuFiles, POT_FILE, parseSource } from "../tools/extract-pot";
 
 const built = buildPot();
 
 describe("po/templates/portrig.pot", () => {
-	test("is what the extraction script makes of the current sources", () => {
+	test("is what the extraction script (LuCI's i18n-scan.pl rules, GNU gettext's tools) makes of the current sources", () => {
 		expect(readFileSync(POT_FILE, "utf8")).toBe(built.pot);
 	});
 
@@ -16,12 +16,17 @@ describe("po/templates/portrig.pot", () => {
 		expect(built.problems).toEqual([]);
 	});
 
-	test("holds every menu title", () => {
-		for (const file of menuFiles())
-			for (const node of Object.values(
-				JSON.parse(readFileSync(file, "utf8")) as Record<string, { title: string }>,
-			))
-				expect(built.pot).toContain(`msgid ${JSON.stringify(node.title)}`);
+	test("holds every menu title and ACL group description, as LuCI's tooling extracts them", () => {
+		const texts = [...menuFiles(), ...aclFiles()].flatMap((file) =>
+			Object.values(
+				JSON.parse(readFileSync(file, "utf8")) as Record<string, { title?: string; description?: string }>,
+			)
+				.flatMap((node) => [node.title, node.description])
+				.filter((t): t is string => t !== undefined),
+		);
+		expect(texts).toContain("Settings");
+		expect(texts).toContain("Grant access to port forwarding, port triggering and DMZ (portrig)");
+		for (const text of texts) expect(built.pot).toContain(`msgid ${JSON.stringify(text)}`);
 	});
 });
 

@@ -16,11 +16,11 @@ describe("menu.d", () => {
 		expect(menu[ROOT]?.action).toEqual({ type: "alias", path: `${ROOT}/forwards` });
 	});
 
-	test("has the tabs Forwards, Triggers, DMZ and Status, in that order, each a view", () => {
+	test("has the tabs Forwards, Triggers, DMZ, Settings and Status, in that order, each a view", () => {
 		const tabs = Object.entries(menu)
 			.filter(([path]) => path.startsWith(`${ROOT}/`))
 			.sort(([, a], [, b]) => (a.order ?? 0) - (b.order ?? 0));
-		expect(tabs.map(([, node]) => node.title)).toEqual(["Forwards", "Triggers", "DMZ", "Status"]);
+		expect(tabs.map(([, node]) => node.title)).toEqual(["Forwards", "Triggers", "DMZ", "Settings", "Status"]);
 		for (const [path, node] of tabs) {
 			expect(path.split("/").length).toBe(4);
 			expect(node.action.type).toBe("view");

@@ -20,12 +20,14 @@ import {
 	requiresOf,
 } from "./luci-loader";
 
-const VIEWS = ["forwards", "triggers", "dmz", "status"];
+const VIEWS = ["forwards", "triggers", "dmz", "settings", "status"];
 const APP_MODULES = [...new Bun.Glob("**/*.js").scanSync(RESOURCES)].map((f) =>
 	f.replace(/\.js$/, "").replace(/\//g, "."),
 );
 /** The one module that talks to ubus. */
 const API_MODULE = "portrig.api";
+/** What portrig.api declares with rpc.declare: LuCI's host hints, the file through rpcd, starting the service. */
+const DECLARED = ["luci-rpc.getHostHints", "uci.get", "luci.setInitAction"];
 
 /** Loads a view with stand-ins for LuCI's modules; records what is declared with rpc.declare. */
 function loadView(name: string) {
@@ -41,6 +43,7 @@ function loadView(name: string) {
 			form: {},
 			ui: {},
 			poll: {},
+			"tools.widgets": {},
 		},
 		globals: { _: untranslated, L: luci.L },
 		baseclass: luci.baseclass,
@@ -116,9 +119,11 @@ describe("portrig.api's table of calls", () => {
 			});
 	});
 
-	test("declares nothing else with rpc.declare but LuCI's host hints, granted for reading", () => {
-		expect(apiStandIns.declared.map((d) => `${d.object}.${d.method}`)).toEqual(["luci-rpc.getHostHints"]);
-		expect(acl?.read?.ubus?.["luci-rpc"]).toContain("getHostHints");
+	test("declares nothing else with rpc.declare but host hints and reading the file (granted for reading) and starting the service (for writing)", () => {
+		expect(apiStandIns.declared.map((d) => `${d.object}.${d.method}`)).toEqual(DECLARED);
+		expect(acl?.read?.ubus?.["luci-rpc"]).toEqual(["getHostHints"]);
+		expect(acl?.read?.ubus?.uci).toEqual(["get"]);
+		expect(acl?.write?.ubus?.luci).toEqual(["setInitAction"]);
 	});
 
 	test.each([
@@ -141,8 +146,8 @@ describe.each(VIEWS)("view %s", (name) => {
 		expect(typeof instance.render).toBe("function");
 	});
 
-	test("declares nothing with rpc.declare beyond portrig.api's host hints", () => {
-		expect(declared.map((d) => `${d.object}.${d.method}`)).toEqual(["luci-rpc.getHostHints"]);
+	test("declares nothing with rpc.declare beyond portrig.api's", () => {
+		expect(declared.map((d) => `${d.object}.${d.method}`)).toEqual(DECLARED);
 	});
 });
 
@@ -180,11 +185,11 @@ describe("the ACL file", () => {
 		expect([...(acl?.write?.ubus?.portrig ?? [])].sort()).toEqual(byAccess("write"));
 	});
 
-	test("grants nothing beyond portrig and LuCI's host hints", () => {
-		expect(Object.keys(acl?.read?.ubus ?? {}).sort()).toEqual(["luci-rpc", "portrig"]);
-		expect(acl?.read?.ubus?.["luci-rpc"]).toEqual(["getHostHints"]);
-		expect(Object.keys(acl?.write?.ubus ?? {})).toEqual(["portrig"]);
-		expect(Object.keys(acl?.read ?? {})).toEqual(["ubus"]);
+	test("grants nothing beyond portrig, LuCI's host hints, reading /etc/config/portrig and starting services", () => {
+		expect(Object.keys(acl?.read?.ubus ?? {}).sort()).toEqual(["luci-rpc", "portrig", "uci"]);
+		expect(acl?.read?.uci).toEqual(["portrig"]);
+		expect(Object.keys(acl?.write?.ubus ?? {}).sort()).toEqual(["luci", "portrig"]);
+		expect(Object.keys(acl?.read ?? {}).sort()).toEqual(["ubus", "uci"]);
 		expect(Object.keys(acl?.write ?? {})).toEqual(["ubus"]);
 	});
 });
@@ -205,13 +210,14 @@ test("every view the menu points to exists", () => {
  * form.js, rpc.js and dom define them.
  */
 const LUCI_API: Record<string, string[]> = {
-	L: ["env", "resolveDefault"],
+	L: ["env", "resolveDefault", "hasViewPermission"],
 	baseclass: ["extend"],
 	view: ["extend"],
 	rpc: ["declare", "getBaseURL", "getSessionID"],
 	request: ["post"],
 	poll: ["add"],
 	dom: ["content"],
+	"tools.widgets": ["DeviceSelect", "ZoneSelect"],
 	ui: ["addNotification", "createHandlerFn", "hideModal", "showModal"],
 	form: ["DynamicList", "Flag", "JSONMap", "ListValue", "NamedSection", "Value"],
 };
@@ -220,7 +226,16 @@ describe("names the app uses on other modules exist there", () => {
 	const luci = luciStandIns();
 	const { baseclass, rpc, request, L } = luci;
 	const stand = {
-		luci: { baseclass, rpc, request, view: baseclass.extend({}), dom: {}, form: {}, ui: {} },
+		luci: {
+			baseclass,
+			rpc,
+			request,
+			view: baseclass.extend({}),
+			dom: {},
+			form: {},
+			ui: {},
+			"tools.widgets": {},
+		},
 		globals: { _: untranslated, L },
 		baseclass,
 	};
@@ -295,6 +310,19 @@ describe("what portrig.api posts for the pages passes the API's argument schemas
 		],
 		["set_dmz", common.sectionArgs(common.DMZ_FIELDS, { enabled: "0", dest_ip: "", exclude_port: [] }, true)],
 		["close_opening", { trigger: "irc", host: "192.168.1.10" }],
+		["get_settings", {}],
+		[
+			"set_settings",
+			common.settingsArgs({
+				enabled: "1",
+				wan_zone: ["wan"],
+				lan_zone: ["lan"],
+				wan_device: [],
+				lan_device: ["br-lan"],
+				trigger_timeout: "300",
+				reflection: "0",
+			}),
+		],
 	];
 
 	test.each(calls)("%s %o", async (method, args) => {

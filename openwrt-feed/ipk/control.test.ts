@@ -52,6 +52,21 @@ describe("controlText", () => {
 	});
 });
 
+test("controlText leaves out Depends when there are none, as package-pack.mk does", () => {
+	const text = controlText({
+		package: "base",
+		version: "1.0-r1",
+		depends: [],
+		source: "feeds/x/base",
+		license: "MIT",
+		section: "base",
+		architecture: "all",
+		installedSize: 1,
+		description: "Base.",
+	});
+	expect(text).not.toContain("Depends");
+});
+
 test("ipkFileName is NAME_VERSION_ARCH.ipk as ipkg-build names it", () => {
 	expect(ipkFileName({ package: "portrig", version: "0.1.0-1", architecture: "aarch64_generic" })).toBe(
 		"portrig_0.1.0-1_aarch64_generic.ipk",

@@ -48,7 +48,8 @@ export function controlText(c: Control): string {
 	return [
 		`Package: ${c.package}`,
 		`Version: ${c.version}`,
-		`Depends: ${c.depends.join(", ")}`,
+		// package-pack.mk's addfield leaves out an empty field (opkg-lede crashes on "Depends: ").
+		...(c.depends.length > 0 ? [`Depends: ${c.depends.join(", ")}`] : []),
 		`Source: ${c.source}`,
 		`SourceName: ${c.package}`,
 		`License: ${c.license}`,

@@ -59,6 +59,8 @@ export type DaemonOptions = {
 	noWait?: boolean;
 	/** How long the control socket may take to answer `status`. */
 	timeoutMs?: number;
+	/** More arguments for `portrig daemon`. */
+	args?: string[];
 };
 
 async function portrigCall(socket: string, method: string, args?: unknown): Promise<CallReply> {
@@ -97,6 +99,12 @@ export async function startDaemon(
 		controlSocket,
 		"--ubus-socket",
 		join(dir, "no-ubus.sock"),
+		// One daemon per lock: a daemon restarted on the same directory takes the same one.
+		"--lock-file",
+		join(dir, "portrig.lock"),
+		"--fw4-lock",
+		join(dir, "fw4.lock"),
+		...(opts.args ?? []),
 	];
 	const p = lab.spawn("router", argv, { stderr: "pipe", env: opts.env, graceMs: 10_000 });
 	let text = "";

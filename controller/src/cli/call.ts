@@ -49,9 +49,25 @@ export async function callCommand(args: string[]): Promise<number> {
 		console.error(JSON.stringify(reply.error, null, "\t"));
 		return 1;
 	} catch (e) {
-		console.error(`portrig call: ${socket}: ${e instanceof Error ? e.message : String(e)}`);
+		console.error(
+			`portrig call: ${notRunning(e) ? notRunningText(socket) : `${socket}: ${e instanceof Error ? e.message : String(e)}`}`,
+		);
 		return 1;
 	}
+}
+
+/** No socket file, or one no process listens on (a daemon that was killed). */
+function notRunning(e: unknown): boolean {
+	const code = (e as NodeJS.ErrnoException | undefined)?.code;
+	return code === "ENOENT" || code === "ECONNREFUSED";
+}
+
+function notRunningText(socket: string): string {
+	return [
+		`the portrig daemon is not running (nothing listens on ${socket}).`,
+		"Start it with 'service portrig start' on OpenWrt, or 'portrig daemon --config FILE' elsewhere ('make lab' runs one in the lab);",
+		"a daemon on another socket: pass --control-socket PATH or set PORTRIG_CONTROL_SOCKET.",
+	].join("\n");
 }
 
 function methodList(): string {

@@ -1,34 +1,59 @@
-// `portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH]`
+// `portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH]
+//  [--fw4-lock PATH] [--log auto|syslog]`
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import { runDaemon } from "../daemon/lifecycle";
+import { LogTarget } from "../log/log";
 
 export const DAEMON_DEFAULTS = {
 	config: "/etc/config/portrig",
 	ubusSocket: "/var/run/ubus/ubus.sock",
 	controlSocket: "/var/run/portrig.sock",
+	lockFile: "/var/run/portrig.lock",
+	fw4Lock: "/var/run/fw4.lock",
+	log: "auto",
 } as const;
 
+const USAGE =
+	"usage: portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH] [--fw4-lock PATH] [--log auto|syslog]";
+
+const Flags = z.object({
+	config: z.string().default(DAEMON_DEFAULTS.config),
+	"ubus-socket": z.string().default(DAEMON_DEFAULTS.ubusSocket),
+	"control-socket": z.string().default(DAEMON_DEFAULTS.controlSocket),
+	"lock-file": z.string().default(DAEMON_DEFAULTS.lockFile),
+	"fw4-lock": z.string().default(DAEMON_DEFAULTS.fw4Lock),
+	log: LogTarget.default(DAEMON_DEFAULTS.log),
+});
+
 export async function daemonCommand(args: string[]): Promise<number> {
-	let values: { config?: string; "ubus-socket"?: string; "control-socket"?: string };
+	let flags: z.infer<typeof Flags>;
 	try {
-		({ values } = parseArgs({
+		const { values } = parseArgs({
 			args,
-			options: {
-				config: { type: "string" },
-				"ubus-socket": { type: "string" },
-				"control-socket": { type: "string" },
-			},
+			options: Object.fromEntries(Object.keys(Flags.shape).map((name) => [name, { type: "string" }])),
 			strict: true,
 			allowPositionals: false,
-		}));
+		});
+		const parsed = Flags.safeParse(values);
+		if (!parsed.success) {
+			const issue = parsed.error.issues[0];
+			throw new Error(`--${issue?.path.join(".")}: ${issue?.message}`);
+		}
+		flags = parsed.data;
 	} catch (e) {
 		console.error(`portrig daemon: ${e instanceof Error ? e.message : String(e)}`);
-		console.error("usage: portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH]");
+		console.error(USAGE);
 		return 2;
 	}
-	return runDaemon({
-		configFile: values.config ?? DAEMON_DEFAULTS.config,
-		ubusSocket: values["ubus-socket"] ?? DAEMON_DEFAULTS.ubusSocket,
-		controlSocket: values["control-socket"] ?? DAEMON_DEFAULTS.controlSocket,
-	});
+	return runDaemon(
+		{
+			configFile: flags.config,
+			ubusSocket: flags["ubus-socket"],
+			controlSocket: flags["control-socket"],
+			lockFile: flags["lock-file"],
+			fw4Lock: flags["fw4-lock"],
+		},
+		flags.log,
+	);
 }

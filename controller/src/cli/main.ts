@@ -9,7 +9,8 @@ type Command = { usage: string; summary: string; run: (args: string[]) => Promis
 
 const COMMANDS: Record<string, Command> = {
 	daemon: {
-		usage: "daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH]",
+		usage:
+			"daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH] [--fw4-lock PATH] [--log auto|syslog]",
 		summary:
 			"run portrigd: apply the config to nftables, follow conntrack, serve ubus and the control socket",
 		run: daemonCommand,
@@ -49,7 +50,11 @@ function helpText(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-	const [name = "help", ...args] = argv;
+	const [name, ...args] = argv;
+	if (name === undefined) {
+		console.error(helpText());
+		return 2;
+	}
 	const command =
 		COMMANDS[name === "--help" || name === "-h" ? "help" : name === "--version" ? "version" : name];
 	if (!command) {

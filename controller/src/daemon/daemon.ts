@@ -18,11 +18,22 @@ import { dumpConntrack } from "../netlink/events";
 import { DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
 import { TriggerManager } from "../triggers/manager";
+import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
 import { collectGarbageSoon } from "./garbage";
+import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
+import { TableWatch } from "./table-watch";
 
-export type DaemonOptions = { configFile: string; controlSocket: string; ubusSocket: string };
+export type DaemonOptions = {
+	configFile: string;
+	controlSocket: string;
+	ubusSocket: string;
+	/** Held for the daemon's life: one daemon per table, whatever its sockets. */
+	lockFile: string;
+	/** fw4's lock (TableWatch decides under it). */
+	fw4Lock: string;
+};
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -42,6 +53,11 @@ export class Daemon implements Core {
 			if (action !== "refused") this.ubus.opening(action, opening);
 		},
 	});
+	/** Restores the table when something deletes it; holds while the firewall is down. */
+	private readonly tableWatch: TableWatch;
+	private lock: PidLock | undefined;
+	/** A config was taken into force while the firewall was down: resume() applies it. */
+	private heldChanges = false;
 	private readonly control: ControlSocketServer;
 	private readonly ubus: UbusTransport;
 	private readonly netifd: NetifdWatcher;
@@ -51,6 +67,12 @@ export class Daemon implements Core {
 	private countersProblem: string | undefined;
 
 	constructor(readonly options: DaemonOptions) {
+		this.tableWatch = new TableWatch({
+			dataplane: this.dataplane,
+			fw4Lock: options.fw4Lock,
+			onHold: () => this.triggers.hold(true),
+			onResume: () => this.resume(),
+		});
 		this.control = new ControlSocketServer(options.controlSocket, (method, args) =>
 			invoke(this, method, args),
 		);
@@ -70,6 +92,7 @@ export class Daemon implements Core {
 	 * follows the table, netifd and ubus.
 	 */
 	async start(): Promise<void> {
+		this.lock = lockTable(this.options.lockFile);
 		const store = await ConfigStore.open(this.options.configFile);
 		this.logProblems(store.problems);
 		const config = store.config;
@@ -78,9 +101,11 @@ export class Daemon implements Core {
 		await this.control.start();
 		// Openings a crashed daemon left in the kernel: read before the first apply re-creates the table.
 		await this.triggers.adopt(config);
+		// Before the first apply: with the firewall down, nothing is put into the kernel.
+		await this.tableWatch.start();
 		await this.serial.run(() => this.apply(config));
 		await this.triggers.start(config);
-		await this.dataplane.watch();
+		this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
 		collectGarbageSoon();
@@ -99,11 +124,13 @@ export class Daemon implements Core {
 			this.netifd.stop();
 			this.ubus.stop();
 			await this.control.stop();
+			await this.tableWatch.stop();
 			this.dataplane.unwatch();
 			await this.triggers.stop();
 			if (this.applied)
 				await this.dataplane.remove().catch((e) => log("err", `removing the nft table: ${message(e)}`));
 			this.applied = undefined;
+			this.lock?.release();
 		});
 		log("notice", "stopped");
 	}
@@ -125,6 +152,8 @@ export class Daemon implements Core {
 			dataplane.skipped.map((s) => s.id),
 		);
 		const fileErrors = (this.store?.problems ?? []).filter(isError);
+		const firewall = this.tableWatch.status();
+		const trigger_stats = this.triggers.stats();
 		return {
 			version: pkg.version,
 			uptime: Math.floor((Date.now() - this.startedAt) / 1000),
@@ -136,9 +165,11 @@ export class Daemon implements Core {
 			triggers: config.triggers.length,
 			dmz: config.dmz.enabled,
 			openings: this.openings().length,
-			trigger_stats: this.triggers.stats(),
+			trigger_stats,
 			devices: { wan: env.wanDevices, lan: env.lanDevices, source: env.source },
 			table: dataplane.table,
+			firewall,
+			keepalive: keptAliveBy(firewall.offloading, trigger_stats.keepalive.interval),
 			skipped: dataplane.skipped,
 			restores: dataplane.restores,
 			ubus: this.ubus.status(),
@@ -228,9 +259,16 @@ export class Daemon implements Core {
 
 	/**
 	 * Makes the kernel match `config`; `applied` changes only when it did. `change` names the one
-	 * entry an API mutation changed (the data plane may then render only that entry).
+	 * entry an API mutation changed (the data plane may then render only that entry). While the
+	 * firewall is down (TableWatch holding) the config is only taken into force: resume() applies it.
 	 */
 	private async apply(config: Config, change?: ChangeHint): Promise<void> {
+		if (this.tableWatch.holding) {
+			this.applied = config;
+			this.heldChanges = true;
+			await this.triggers.update(config);
+			return;
+		}
 		this.target = config;
 		try {
 			await this.dataplane.apply(config, this.netifd.current(), change);
@@ -239,6 +277,20 @@ export class Daemon implements Core {
 		} finally {
 			this.target = this.applied;
 		}
+	}
+
+	/**
+	 * fw4's table is back: the table as last applied (with the live openings, which onRestored
+	 * puts back), then the config in force if it changed meanwhile (a small difference).
+	 */
+	private resume(): Promise<void> {
+		return this.serial.run(async () => {
+			const restored = await this.dataplane.restoreIfMissing();
+			this.triggers.hold(false);
+			const changed = this.heldChanges || !restored;
+			this.heldChanges = false;
+			if (changed && this.applied) await this.apply(this.applied);
+		});
 	}
 
 	/** netifd/fw4 changed the WAN or LAN devices: the same config onto the new device sets. */
@@ -266,6 +318,26 @@ export class Daemon implements Core {
 
 	private logProblems(problems: Problem[]): void {
 		for (const p of problems) log(isError(p) ? "err" : "warning", formatProblem(p));
+	}
+}
+
+/** How trigger openings stay open while their connections are busy, for `status`. */
+function keptAliveBy(offloading: Offloading, interval: number): string {
+	const sweep = interval > 0 ? `every ${interval} s` : "while openings exist";
+	return offloading === "off"
+		? `packet-path rules, and conntrack activity ${sweep}`
+		: `conntrack activity ${sweep} (fw4 ${offloading} flow offloading: offloaded packets skip the packet-path rules)`;
+}
+
+/** The daemon's lock, or an error naming the daemon that holds it. */
+function lockTable(path: string): PidLock {
+	try {
+		return PidLock.acquire(path);
+	} catch (e) {
+		if (!(e instanceof LockHeldError)) throw e;
+		throw new Error(
+			`another portrig daemon${e.pid ? ` (PID ${e.pid})` : ""} manages table inet portrig: ${path} is locked`,
+		);
 	}
 }
 

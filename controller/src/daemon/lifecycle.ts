@@ -1,14 +1,14 @@
 // The daemon's life as a process: start, serve until SIGTERM/SIGINT, reload on SIGHUP. Signals
 // are handled from the first instant: a stop during the start waits for it, then cleans up.
-import { log, openLog } from "../log/log";
+import { type LogTarget, log, openLog } from "../log/log";
 import { Daemon, type DaemonOptions } from "./daemon";
 import { handleSignals } from "./signals";
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Runs portrigd until a stop signal; resolves to the process exit status. */
-export function runDaemon(options: DaemonOptions): Promise<number> {
-	openLog("portrig");
+export function runDaemon(options: DaemonOptions, logTarget: LogTarget = "auto"): Promise<number> {
+	openLog("portrig", logTarget);
 	const daemon = new Daemon(options);
 	return new Promise((resolve) => {
 		let stopping = false;

@@ -1,24 +1,33 @@
-// Logging: stderr always, and syslog (the local /dev/log datagram socket, RFC 3164 framing as
-// OpenWrt's logd reads it) when it exists. Messages are single lines.
+// Logging: each line once, at its own level. "auto" (a daemon run by hand): stderr, and syslog
+// too when /dev/log exists. "syslog" (under procd, which forwards stderr to the log at err
+// level: writing both would log every line twice): syslog only, stderr when /dev/log is
+// missing. Syslog is the local /dev/log datagram socket, RFC 3164 framing as OpenWrt's logd
+// reads it. Messages are single lines.
 import { existsSync } from "node:fs";
+import { z } from "zod";
 import { dlopenSyslog } from "./syslog";
 
 export type Level = "err" | "warning" | "notice" | "info" | "debug";
+
+export const LogTarget = z.enum(["auto", "syslog"]);
+export type LogTarget = z.infer<typeof LogTarget>;
 
 const SEVERITY: Record<Level, number> = { err: 3, warning: 4, notice: 5, info: 6, debug: 7 };
 const FACILITY_DAEMON = 3;
 
 let syslog: ((priority: number, line: string) => void) | undefined;
+let toStderr = true;
 let tag = "portrig";
 
-/** Call once at daemon start: from then on lines also go to syslog when /dev/log exists. */
-export function openLog(ident: string): void {
+/** Call once at daemon start: from then on lines go where `target` says. */
+export function openLog(ident: string, target: LogTarget = "auto"): void {
 	tag = ident;
 	if (existsSync("/dev/log")) syslog = dlopenSyslog(ident);
+	toStderr = target === "auto" || !syslog;
 }
 
 export function log(level: Level, message: string): void {
 	const line = message.replace(/\n/g, " ");
-	process.stderr.write(`${tag}: ${level}: ${line}\n`);
+	if (toStderr) process.stderr.write(`${tag}: ${level}: ${line}\n`);
 	syslog?.(FACILITY_DAEMON * 8 + SEVERITY[level], line);
 }

@@ -1,7 +1,7 @@
 // ctnetlink (pure): conntrack entries as the kernel sends them in events and dump replies, and
 // the dump request. Layout: nlmsghdr, nfgenmsg {family, version, res_id}, then CTA_* attributes
 // (include/uapi/linux/netfilter/nfnetlink_conntrack.h); numbers inside are big-endian.
-import { formatAddress } from "../ruleset/prefix";
+import { formatAddress, parsePrefix } from "../ruleset/prefix";
 import {
 	be16,
 	be32,
@@ -34,7 +34,12 @@ const CTA = {
 	ID: 12,
 	ZONE: 18,
 	MARK_MASK: 21,
+	FILTER: 25,
 };
+/** CTA_FILTER_ORIG_FLAGS and its bits (CTA_FILTER_FLAG_CTA_IP_SRC, …_CTA_PROTO_NUM). */
+const CTA_FILTER_ORIG_FLAGS = 1;
+const FILTER_FLAG = { IP_SRC: 1 << 0, PROTO_NUM: 1 << 3 };
+const NLA_F_NESTED = 0x8000;
 const CTA_TUPLE = { IP: 1, PROTO: 2 };
 const CTA_IP = { V4_SRC: 1, V4_DST: 2, V6_SRC: 3, V6_DST: 4 };
 const CTA_PROTO = { NUM: 1, SRC_PORT: 2, DST_PORT: 3 };
@@ -53,6 +58,8 @@ export const CT_STATUS = {
 	SRC_NAT: 0x10,
 	DST_NAT: 0x20,
 	DYING: 0x200,
+	/** In a flowtable (fw4's flow offloading): its packets skip the forward hook. */
+	OFFLOAD: 0x4000,
 } as const;
 
 export const TCP_STATES = [
@@ -181,16 +188,58 @@ const be32Bytes = (n: number) => {
 	return b;
 };
 
+/** Only entries whose original direction comes from this address with this IP protocol. */
+export type OriginFilter = { family: "ipv4" | "ipv6"; src: string; proto: number };
+
+const u32Bytes = (n: number) => {
+	const b = new Uint8Array(4);
+	new DataView(b.buffer).setUint32(0, n >>> 0, true);
+	return b;
+};
+
+function addressBytes(family: OriginFilter["family"], address: string): Uint8Array {
+	const digits = family === "ipv4" ? 8 : 32;
+	return new Uint8Array(Buffer.from(parsePrefix(address).network.toString(16).padStart(digits, "0"), "hex"));
+}
+
+/** CTA_FILTER + CTA_TUPLE_ORIG: the kernel (5.8 and later) compares the source and protocol. */
+function originAttributes(origin: OriginFilter): Uint8Array[] {
+	const nested = (type: number, ...children: Uint8Array[]) =>
+		encodeAttribute(type | NLA_F_NESTED, Buffer.concat(children));
+	const ip = encodeAttribute(
+		origin.family === "ipv4" ? CTA_IP.V4_SRC : CTA_IP.V6_SRC,
+		addressBytes(origin.family, origin.src),
+	);
+	return [
+		nested(
+			CTA.FILTER,
+			encodeAttribute(CTA_FILTER_ORIG_FLAGS, u32Bytes(FILTER_FLAG.IP_SRC | FILTER_FLAG.PROTO_NUM)),
+		),
+		nested(
+			CTA.TUPLE_ORIG,
+			nested(CTA_TUPLE.IP, ip),
+			nested(CTA_TUPLE.PROTO, encodeAttribute(CTA_PROTO.NUM, new Uint8Array([origin.proto]))),
+		),
+	];
+}
+
 /**
- * IPCTNL_MSG_CT_GET with NLM_F_DUMP: every entry of every family (AF_UNSPEC) in the namespace,
- * or with `mark` only those the kernel finds marked so (CTA_MARK + CTA_MARK_MASK: the kernel
- * skips the others before copying them out).
+ * IPCTNL_MSG_CT_GET with NLM_F_DUMP: every entry of every family (AF_UNSPEC) in the namespace;
+ * with `mark` only those the kernel finds marked so (CTA_MARK + CTA_MARK_MASK), with `origin`
+ * only that family's entries from that source and protocol. The kernel skips the others before
+ * copying them out.
  */
-export function dumpRequest(seq: number, mark?: MarkFilter): Uint8Array {
-	// nfgenmsg: family AF_UNSPEC, version NFNETLINK_V0, res_id 0
-	const nfgenmsg = new Uint8Array(4);
-	const attrs = mark
-		? [encodeAttribute(CTA.MARK, be32Bytes(mark.value)), encodeAttribute(CTA.MARK_MASK, be32Bytes(mark.mask))]
-		: [];
+export function dumpRequest(seq: number, mark?: MarkFilter, origin?: OriginFilter): Uint8Array {
+	// nfgenmsg: family (AF_UNSPEC: all), version NFNETLINK_V0, res_id 0
+	const nfgenmsg = new Uint8Array([origin ? (origin.family === "ipv4" ? AF.INET : AF.INET6) : 0, 0, 0, 0]);
+	const attrs = [
+		...(mark
+			? [
+					encodeAttribute(CTA.MARK, be32Bytes(mark.value)),
+					encodeAttribute(CTA.MARK_MASK, be32Bytes(mark.mask)),
+				]
+			: []),
+		...(origin ? originAttributes(origin) : []),
+	];
 	return encodeMessage(CT_MSG.GET, NLM_F.REQUEST | NLM_F.DUMP, seq, Buffer.concat([nfgenmsg, ...attrs]));
 }

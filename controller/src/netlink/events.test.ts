@@ -123,6 +123,25 @@ describe("ConntrackEvents in a network namespace", () => {
 		expect(ports).toEqual(expect.arrayContaining([9201, 9202]));
 	});
 
+	test("a dump filtered by origin lists only the entries from that source and protocol", async () => {
+		udpTo([9211, 9212]);
+		const dump = (origin: object) =>
+			JSON.parse(
+				inNs(
+					BUN,
+					"-e",
+					`const { dumpConntrack } = await import(${JSON.stringify(join(import.meta.dir, "events.ts"))});
+					console.log(JSON.stringify((await dumpConntrack(undefined, ${JSON.stringify(origin)})).map((e) => [e.orig.src, e.orig.proto, e.orig.dport])));`,
+				),
+			) as [string, number, number][];
+		const mine = dump({ family: "ipv4", src: FLOW_SOURCE, proto: 17 });
+		expect(mine.map(([, , port]) => port)).toEqual(expect.arrayContaining([9211, 9212]));
+		expect(mine.every(([src, proto]) => src === FLOW_SOURCE && proto === 17)).toBe(true);
+		expect(dump({ family: "ipv4", src: FLOW_SOURCE, proto: 6 })).toEqual([]);
+		expect(dump({ family: "ipv4", src: "10.99.0.9", proto: 17 })).toEqual([]);
+		expect(dump({ family: "ipv6", src: "2001:db8::1", proto: 17 })).toEqual([]);
+	});
+
 	test("an overrun (ENOBUFS) is counted, followed by a resync from a dump, and events flow again", async () => {
 		inNs("conntrack", "-F");
 		// A receive buffer of a few events and an event loop kept busy: the kernel must drop.

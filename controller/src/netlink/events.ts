@@ -18,6 +18,7 @@ import {
 	dumpRequest,
 	isConntrackMessage,
 	type MarkFilter,
+	type OriginFilter,
 	parseConntrack,
 } from "./conntrack";
 import { conntrackPortFilter, type PortRange } from "./filter";
@@ -61,15 +62,15 @@ const ACCEPT_ALL = new Uint8Array([0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
 
 /**
  * The conntrack entries of the namespace now, IPv4 and IPv6 (with `mark`, only those so
- * marked), read on a socket of their own.
+ * marked; with `origin`, only those from that source), read on a socket of their own.
  */
-export async function dumpConntrack(mark?: MarkFilter): Promise<ConntrackEntry[]> {
+export async function dumpConntrack(mark?: MarkFilter, origin?: OriginFilter): Promise<ConntrackEntry[]> {
 	const socket = NetlinkSocket.open(NETLINK_NETFILTER);
 	const reader = socket.readable().getReader();
 	const seq = nextSeq++;
 	const entries: ConntrackEntry[] = [];
 	try {
-		socket.send(dumpRequest(seq, mark));
+		socket.send(dumpRequest(seq, mark, origin));
 		for (;;) {
 			const r = await reader.read();
 			if (r.done) throw new Error("conntrack dump: the socket closed before the end of the dump");
@@ -90,7 +91,6 @@ export async function dumpConntrack(mark?: MarkFilter): Promise<ConntrackEntry[]
 
 export class ConntrackEvents {
 	private socket: NetlinkSocket | undefined;
-	private reader: { cancel(): Promise<void> } | undefined;
 	private loop: Promise<void> | undefined;
 	private stopping = false;
 	private readonly counts = { events: 0, overruns: 0, resyncs: 0, malformed: 0 };
@@ -122,7 +122,7 @@ export class ConntrackEvents {
 
 	async stop(): Promise<void> {
 		this.stopping = true;
-		await this.reader?.cancel().catch(() => undefined);
+		await this.socket?.cancel();
 		await this.loop;
 		this.loop = undefined;
 	}
@@ -168,19 +168,12 @@ export class ConntrackEvents {
 
 	/** Reads events until the stream ends; resolves true when it ended on an overrun. */
 	private async follow(socket: NetlinkSocket): Promise<boolean> {
-		const reader = socket.readable().getReader();
-		this.reader = reader;
 		try {
-			for (;;) {
-				const r = await reader.read();
-				if (r.done) return false;
-				if (!this.deliver(r.value)) {
-					// A datagram that does not parse may be a truncated one: events may be lost.
-					this.counts.overruns++;
-					log("warning", `conntrack events: unreadable datagram (loss #${this.counts.overruns}); resyncing`);
-					return true;
-				}
-			}
+			if (await socket.readEach((bytes) => this.deliver(bytes))) return false;
+			// A datagram that does not parse may be a truncated one: events may be lost.
+			this.counts.overruns++;
+			log("warning", `conntrack events: unreadable datagram (loss #${this.counts.overruns}); resyncing`);
+			return true;
 		} catch (e) {
 			if (this.stopping) return false;
 			if (isOverrun(e)) {
@@ -193,9 +186,6 @@ export class ConntrackEvents {
 			}
 			log("err", `conntrack events: reading failed: ${message(e)}; resubscribing`);
 			return true;
-		} finally {
-			this.reader = undefined;
-			reader.releaseLock();
 		}
 	}
 

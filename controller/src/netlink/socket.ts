@@ -83,6 +83,7 @@ export type NetlinkSocketOptions = {
 
 export class NetlinkSocket {
 	private closed = false;
+	private reader: { cancel(): Promise<void> } | undefined;
 
 	private constructor(
 		readonly fd: number,
@@ -132,6 +133,30 @@ export class NetlinkSocket {
 	/** The datagrams that arrive, read through Bun's event loop (see the file comment). */
 	readable(): ReadableStream<Uint8Array> {
 		return Bun.file(this.fd).stream();
+	}
+
+	/**
+	 * Hands each datagram to `take` until the stream ends (resolves true) or `take` returns
+	 * false (resolves false); a failed read (ENOBUFS) throws. cancel() ends it.
+	 */
+	async readEach(take: (bytes: Uint8Array) => boolean): Promise<boolean> {
+		const reader = this.readable().getReader();
+		this.reader = reader;
+		try {
+			for (;;) {
+				const r = await reader.read();
+				if (r.done) return true;
+				if (!take(r.value)) return false;
+			}
+		} finally {
+			this.reader = undefined;
+			reader.releaseLock();
+		}
+	}
+
+	/** Ends a readEach() in progress (it resolves true). */
+	async cancel(): Promise<void> {
+		await this.reader?.cancel().catch(() => undefined);
 	}
 
 	/** Closes the descriptor once; call after the readable stream has ended or been cancelled. */

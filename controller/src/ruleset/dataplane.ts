@@ -2,13 +2,12 @@
 //
 //   const dp = new DataPlane({ prefix, onRestored });   // prefix: e.g. ["ip","netns","exec",NS]
 //   await dp.apply(config, env);   // one transaction; throws NftError and keeps the old ruleset
-//   await dp.watch();              // restores the table after `nft flush ruleset` / `fw4 flush`
+//   await dp.watch();              // keeps the DMZ's router_ports set current
+//   await dp.restoreIfMissing();   // daemon/table-watch.ts calls it when the table vanished
 //   await dp.status(); await dp.remove(); dp.unwatch();
 //
 // The first apply creates the table; later ones send only the difference (diff.ts): elements
-// of the forwards that changed, rules of the chains that changed. Watching: an `nft -j monitor
-// destroy tables` child reports the table's deletion at once (measured in the lab: restored in
-// a few ms; a 1 s poll would take up to 1 s and spawn nft every second), and a 1 s poll of the
+// of the forwards that changed, rules of the chains that changed. Watching: a 1 s poll of the
 // router's listening sockets keeps the DMZ's router_ports set current.
 import type { Config } from "../config/schema";
 import type { ChangeHint } from "../config/store";
@@ -60,7 +59,6 @@ export class DataPlane {
 	private skipped: SkippedForward[] = [];
 	private routerPorts: RouterPort[] = [];
 	private restores = 0;
-	private monitor: Bun.Subprocess | undefined;
 	private poll: ReturnType<typeof setInterval> | undefined;
 	private watching = false;
 	private refreshing: Promise<void> | undefined;
@@ -148,54 +146,17 @@ export class DataPlane {
 		});
 	}
 
-	/** Starts watching: table deletion (restore at once) and the router's listening sockets. */
-	async watch(): Promise<void> {
+	/** Starts watching the router's listening sockets. */
+	watch(): void {
 		if (this.watching) return;
 		this.watching = true;
-		this.startMonitor();
 		this.poll = setInterval(() => void this.refreshRouterPorts(), this.options.pollMs ?? 1000);
-		// Events before the monitor subscribed are not reported: check once it had time to.
-		await Bun.sleep(100);
-		await this.restoreIfMissing().catch((e) => log("err", `restore: ${String(e)}`));
 	}
 
 	unwatch(): void {
 		this.watching = false;
 		if (this.poll) clearInterval(this.poll);
 		this.poll = undefined;
-		this.monitor?.kill();
-		this.monitor = undefined;
-	}
-
-	private startMonitor(): void {
-		const proc = Bun.spawn([...this.nft.prefix, "nft", "-j", "monitor", "destroy", "tables"], {
-			stdout: "pipe",
-			stderr: "ignore",
-		});
-		this.monitor = proc;
-		void (async () => {
-			const decoder = new TextDecoder();
-			let buffer = "";
-			for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-				buffer += decoder.decode(chunk, { stream: true });
-				let nl = buffer.indexOf("\n");
-				while (nl >= 0) {
-					const line = buffer.slice(0, nl);
-					buffer = buffer.slice(nl + 1);
-					nl = buffer.indexOf("\n");
-					if (line.includes(`"name": "${TABLE.name}"`) && line.includes(`"family": "${TABLE.family}"`))
-						await this.restoreIfMissing().catch((e) => log("err", `restore: ${String(e)}`));
-				}
-			}
-			await proc.exited;
-			if (!this.watching || this.monitor !== proc) return;
-			// The monitor died: start another and check what it may have missed.
-			log("warning", "nft monitor exited; restarting it");
-			await Bun.sleep(200);
-			if (!this.watching || this.monitor !== proc) return;
-			this.startMonitor();
-			await this.restoreIfMissing().catch((e) => log("err", `restore: ${String(e)}`));
-		})();
 	}
 
 	/** Re-applies the last config when the router's listening sockets changed. */

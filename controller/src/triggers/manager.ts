@@ -19,10 +19,11 @@ import { formatPortRange } from "../config/schema";
 import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
 import type { ConntrackEntry } from "../netlink/conntrack";
-import { ConntrackEvents, type ConntrackEventsStats } from "../netlink/events";
+import { ConntrackEvents, type ConntrackEventsStats, dumpConntrack } from "../netlink/events";
 import { type Nft, NftError } from "../ruleset/nft";
 import { canonicalAddress } from "../ruleset/prefix";
 import { activeTriggers, type TriggerSets, type TriggerWithId, triggerSets } from "../ruleset/triggers";
+import type { LiveOpening } from "./activity";
 import {
 	addOpenings,
 	batch,
@@ -33,6 +34,7 @@ import {
 	parseIPv6Set,
 	strayOwners,
 } from "./elements";
+import { KeepAlive, type KeepAliveStats, refreshCommands } from "./keepalive";
 import { matchingTriggers, triggerPorts } from "./match";
 
 /** A live opening, as the API lists it. */
@@ -69,6 +71,8 @@ export type TriggerManagerStats = {
 	adopted: number;
 	readded: number;
 	conntrack?: ConntrackEventsStats;
+	/** Openings re-armed from conntrack (flow offloading hides their packets from the rules). */
+	keepalive: KeepAliveStats;
 };
 
 type Live = KernelOpening & { trigger: string; since: number; expiresAt: number };
@@ -102,7 +106,15 @@ export class TriggerManager {
 	private readonly lastRefusalLog = new Map<string, number>();
 	private readonly closing = new Set<string>();
 	private started = false;
+	/** While the table is kept away (the firewall is down): the kernel holds nothing to read. */
+	private held = false;
 	private readonly counts = { scans: 0, refused: 0, adopted: 0, readded: 0 };
+	private readonly keepAlive = new KeepAlive({
+		openings: () => (this.held ? [] : this.liveOpenings()),
+		dump: (query) => dumpConntrack(query.mark, query.origin),
+		refresh: (busy) => this.rearm(busy),
+		onError: (e) => log("err", `triggers: keeping busy openings open: ${message(e)}`),
+	});
 
 	constructor(private readonly options: TriggerManagerOptions) {}
 
@@ -220,6 +232,15 @@ export class TriggerManager {
 		});
 	}
 
+	/**
+	 * Holds while the table is kept away (TableWatch): no reads, so no opening is taken for
+	 * closed; restored() puts them back after. Releasing looks at the kernel again.
+	 */
+	hold(held: boolean): void {
+		this.held = held;
+		if (!held) void this.scan([...this.triggers.keys()]);
+	}
+
 	async stop(): Promise<void> {
 		this.started = false;
 		clearTimeout(this.scanTimer);
@@ -276,6 +297,7 @@ export class TriggerManager {
 			openings: this.openings().length,
 			...this.counts,
 			...(this.events ? { conntrack: this.events.stats() } : {}),
+			keepalive: this.keepAlive.stats(),
 		};
 	}
 
@@ -332,7 +354,7 @@ export class TriggerManager {
 	/** Reads one trigger's structures and turns the differences into open/close events. */
 	private async scanOne(id: string): Promise<void> {
 		const t = this.triggers.get(id);
-		if (!t) return;
+		if (!t || this.held) return;
 		this.counts.scans++;
 		let found: Awaited<ReturnType<TriggerManager["read"]>>;
 		try {
@@ -413,8 +435,9 @@ export class TriggerManager {
 	}
 
 	private scheduleExpiry(): void {
+		this.keepAlive.update();
 		clearTimeout(this.expiryTimer);
-		if (!this.started || this.live.size === 0) return;
+		if (!this.started || this.held || this.live.size === 0) return;
 		const next = Math.min(...[...this.live.values()].map((l) => l.expiresAt));
 		this.expiryTimer = setTimeout(
 			() => {
@@ -429,6 +452,43 @@ export class TriggerManager {
 	}
 
 	// ---- writing the kernel -----------------------------------------------------------------------
+
+	/** The live openings with their structures (for the keep-alive). */
+	private liveOpenings(): LiveOpening[] {
+		const now = Date.now();
+		return [...this.live.values()].flatMap((l) => {
+			const t = this.triggers.get(l.trigger);
+			return t && l.expiresAt > now ? [{ trigger: t.trigger, sets: t.sets, opening: l }] : [];
+		});
+	}
+
+	/**
+	 * Re-arms busy openings with their full timeout, those the kernel still holds for the same
+	 * host (read again first). A transaction refused because one expired or changed hands
+	 * meanwhile is retried once with what is left.
+	 */
+	private rearm(busy: LiveOpening[]): Promise<void> {
+		const ids = [...new Set(busy.map((b) => b.trigger.id))];
+		// As the kernel holds them now (the key names the host: another host's opening is not one).
+		const still = () =>
+			busy.flatMap((b) => {
+				const l = this.live.get(keyOf(b.trigger.id, b.opening));
+				return l ? [{ ...b, opening: l }] : [];
+			});
+		return this.serial.run(async () => {
+			try {
+				for (const id of ids) await this.scanOne(id);
+				await this.options.nft.apply(batch(refreshCommands(still()))).catch(async () => {
+					for (const id of ids) await this.scanOne(id);
+					const left = still();
+					if (left.length) await this.options.nft.apply(batch(refreshCommands(left)));
+				});
+			} finally {
+				for (const id of ids) await this.scanOne(id);
+				this.scheduleExpiry();
+			}
+		});
+	}
 
 	private async putBack(cmds: ReturnType<typeof addOpenings>, why: "adopted" | "restored"): Promise<void> {
 		if (cmds.length === 0) return;

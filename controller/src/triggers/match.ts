@@ -7,7 +7,7 @@ import type { PortRange } from "../netlink/filter";
 import { canonicalAddress } from "../ruleset/prefix";
 import type { TriggerWithId } from "../ruleset/triggers";
 
-const PROTO_NUMBERS: Record<Protocol, number> = { tcp: 6, udp: 17 };
+export const PROTO_NUMBERS: Record<Protocol, number> = { tcp: 6, udp: 17 };
 
 /**
  * The triggers whose trigger connection `entry` looks like: its protocol and destination port,

@@ -35,10 +35,31 @@ const CALLS = {
 	delete_trigger: ['id'],
 	set_dmz: common.DMZ_FIELDS,
 	close_opening: ['trigger', 'host'],
+	get_settings: [],
+	set_settings: common.SETTINGS_FIELDS,
 };
 
 /** The LAN hosts LuCI knows (DHCP leases, neighbours) for the host pickers; {} when unavailable. */
 const callHostHints = rpc.declare({ object: 'luci-rpc', method: 'getHostHints', expect: { '': {} } });
+
+/**
+ * /etc/config/portrig as rpcd's uci object reads it ({ section: { '.type', '.name', '.index',
+ * option: value } }), for showing the entries while the daemon is not running.
+ */
+const callStoredConfig = rpc.declare({
+	object: 'uci',
+	method: 'get',
+	params: ['config'],
+	expect: { values: {} },
+});
+
+/** Runs /etc/init.d/NAME ACTION, as LuCI's own pages start services (luci-base's rpc). */
+const callInitAction = rpc.declare({
+	object: 'luci',
+	method: 'setInitAction',
+	params: ['name', 'action'],
+	expect: { result: false },
+});
 
 /** uhttpd's JSON-RPC error codes (ubus.c json_errors) a portrig call can meet. */
 const OBJECT_NOT_FOUND = -32000;
@@ -81,7 +102,10 @@ function statusText(status) {
 function jsonRpcError(error) {
 	switch (error.code) {
 		case OBJECT_NOT_FOUND:
-			return failed(null, null, _('the portrig daemon is not running (ubus has no portrig object)'));
+			return Object.assign(
+				failed(null, null, _('the portrig daemon is not running (ubus has no portrig object)')),
+				{ daemonDown: true },
+			);
 		case ACCESS_DENIED:
 			return failed(null, null, _('access denied: this login may not do that, or it has expired'));
 		case UBUS_TIMEOUT:
@@ -160,5 +184,36 @@ return baseclass.extend({
 	/** LuCI's host hints ({ MAC: { name, ipaddrs, ip6addrs } }), or {} when they cannot be had. */
 	hostHints() {
 		return L.resolveDefault(callHostHints(), {});
+	},
+
+	/** Whether a call's outcome says that no portrig daemon is on ubus. */
+	daemonDown(outcome) {
+		return outcome.daemonDown === true;
+	},
+
+	/**
+	 * The config as `list` gives it, for a page to show: { running, config, error }. When the
+	 * daemon is not running, config holds the entries of /etc/config/portrig read through rpcd
+	 * (null when that cannot be read either), for showing only.
+	 */
+	entries() {
+		return this.call('list').then((outcome) => {
+			if (!this.daemonDown(outcome))
+				return {
+					running: true,
+					config: outcome.error ? null : (outcome.reply ?? {}),
+					error: outcome.error,
+				};
+			return L.resolveDefault(callStoredConfig('portrig'), null).then((values) => ({
+				running: false,
+				config: values ? common.configFromUci(values) : null,
+				error: outcome.error,
+			}));
+		});
+	},
+
+	/** Starts the portrig service (/etc/init.d/portrig start); resolves to true when it ran. */
+	startService() {
+		return L.resolveDefault(callInitAction('portrig', 'start'), false).then((result) => result === true);
 	},
 });

@@ -41,6 +41,18 @@ const TRIGGER_FIELDS = [
 	'remote_only',
 ];
 const DMZ_FIELDS = ['enabled', 'dest_ip', 'exclude_port'];
+/** The daemon's settings (get_settings / set_settings), the options of `config globals`. */
+const SETTINGS_FIELDS = [
+	'enabled',
+	'wan_zone',
+	'lan_zone',
+	'wan_device',
+	'lan_device',
+	'trigger_timeout',
+	'reflection',
+];
+/** The settings that may be left out (null in set_settings removes them). */
+const OPTIONAL_SETTINGS = ['wan_device', 'lan_device'];
 
 function isIPv4(s) {
 	return IPV4.test(s);
@@ -205,6 +217,7 @@ return baseclass.extend({
 	FORWARD_FIELDS: FORWARD_FIELDS,
 	TRIGGER_FIELDS: TRIGGER_FIELDS,
 	DMZ_FIELDS: DMZ_FIELDS,
+	SETTINGS_FIELDS: SETTINGS_FIELDS,
 
 	// ---- field rules (same as the daemon's schema) ----------------------------------------
 
@@ -463,7 +476,70 @@ return baseclass.extend({
 		return error.message.replace(prefix, '');
 	},
 
+	/**
+	 * A get_settings reply (JSON booleans, numbers and arrays) → form values in UCI form, as the
+	 * file holds them ('1'/'0', '600', lists).
+	 */
+	settingsForm(settings) {
+		const form = {};
+		for (const key of SETTINGS_FIELDS) {
+			const value = settings?.[key];
+			if (typeof value === 'boolean') form[key] = value ? '1' : '0';
+			else if (typeof value === 'number') form[key] = String(value);
+			else if (value != null) form[key] = value;
+		}
+		return form;
+	},
+
+	/**
+	 * Settings form values → set_settings arguments: flags as booleans, the timeout as a number,
+	 * lists as arrays; an empty optional list is null (removed), an empty timeout is left out.
+	 */
+	settingsArgs(values) {
+		const args = {};
+		for (const key of SETTINGS_FIELDS) {
+			const value = values[key];
+			if (key === 'enabled' || key === 'reflection') args[key] = isEnabled(value);
+			else if (key === 'trigger_timeout') {
+				if (text(value) !== '') args[key] = Number(text(value));
+			} else {
+				const list = toList(value).map(text).filter(Boolean);
+				if (list.length) args[key] = list;
+				else if (OPTIONAL_SETTINGS.includes(key)) args[key] = null;
+			}
+		}
+		return args;
+	},
+
+	/**
+	 * /etc/config/portrig as rpcd's `uci get` gives it → the shape of the daemon's `list` reply
+	 * ({ globals, forwards: [{ id, … }], triggers: [{ id, … }], dmz }), options as the file holds
+	 * them (no defaults filled in), sections in file order.
+	 */
+	configFromUci(values) {
+		const config = { globals: {}, forwards: [], triggers: [], dmz: {} };
+		const sections = Object.keys(values ?? {})
+			.map((name) => values[name])
+			.filter((section) => section != null && typeof section === 'object')
+			.sort((a, b) => (Number(a['.index']) || 0) - (Number(b['.index']) || 0));
+		for (const section of sections) {
+			const options = {};
+			for (const key of Object.keys(section)) if (key[0] !== '.') options[key] = section[key];
+			const type = section['.type'];
+			if (type === 'forward') config.forwards.push(Object.assign({ id: section['.name'] }, options));
+			else if (type === 'trigger') config.triggers.push(Object.assign({ id: section['.name'] }, options));
+			else if (type === 'globals') config.globals = options;
+			else if (type === 'dmz') config.dmz = options;
+		}
+		return config;
+	},
+
 	// ---- display ------------------------------------------------------------------------------
+
+	/** The address family of a host (4 or 6): loopback (NAT) is for IPv4 forwards only. */
+	addressFamily(host) {
+		return familyOf(host);
+	},
 
 	/** "tcp udp" → "TCP+UDP". */
 	formatProtocols(value) {

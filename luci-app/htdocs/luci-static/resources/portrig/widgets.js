@@ -22,6 +22,9 @@
  * The page of one kind of config entry, Forwards or Triggers: a table with a row per entry (each
  * with an Enabled checkbox and Edit and Delete buttons), an Add button, and the edit dialog,
  * saved through the kind's add, update and delete calls. `widgets` is this module's instance.
+ * Add, Edit and Delete are there only for a login that may write; while the daemon is not
+ * running the rows are those of /etc/config/portrig (api.entries()) and every control that needs
+ * the daemon is disabled.
  *
  * A page extends it with:
  *   kind      { type, list, fields, fresh, add, update, remove }: the UCI section type, the key of
@@ -38,13 +41,21 @@
 function entriesView(widgets) {
 	return view.extend({
 		load() {
-			return Promise.all([api.call('list'), api.call(this.extra), api.hostHints()]);
+			return Promise.all([api.entries(), api.call(this.extra), api.hostHints()]);
 		},
 
 		render(data) {
 			this.hints = data[2];
+			this.writable = widgets.writable();
 			this.problem = E('div', {});
-			this.table = widgets.table(this.columns().concat(['']));
+			this.table = widgets.table(this.columns().concat(this.writable ? [''] : []));
+			this.addButton = this.writable
+				? E(
+						'button',
+						{ class: 'cbi-button cbi-button-add', click: ui.createHandlerFn(this, 'handleEdit', null) },
+						[this.texts.add],
+					)
+				: null;
 			this.show(data[0], data[1]);
 
 			return E('div', { class: 'cbi-map' }, [
@@ -53,44 +64,50 @@ function entriesView(widgets) {
 				this.problem,
 				E('div', { class: 'cbi-section' }, [
 					this.table,
-					E('div', { class: 'cbi-section-create' }, [
-						E(
-							'button',
-							{ class: 'cbi-button cbi-button-add', click: ui.createHandlerFn(this, 'handleEdit', null) },
-							[this.texts.add],
-						),
-					]),
+					E('div', { class: 'cbi-section-create' }, [this.addButton]),
 				]),
 			]);
 		},
 
 		/** Fetches the entries again and redraws the table. */
 		refresh() {
-			return Promise.all([api.call('list'), api.call(this.extra)]).then((data) =>
-				this.show(data[0], data[1]),
-			);
+			return Promise.all([api.entries(), api.call(this.extra)]).then((data) => this.show(data[0], data[1]));
 		},
 
 		/** @private */
-		show(list, extra) {
-			dom.content(this.problem, list.error ? widgets.alert('danger', list.error.message) : null);
-			const config = list.error ? {} : (list.reply ?? {});
+		show(entries, extra) {
+			this.running = entries.running;
+			dom.content(
+				this.problem,
+				entries.running
+					? entries.error
+						? widgets.alert('danger', entries.error.message)
+						: null
+					: widgets.storedEntriesNotice(entries.config != null, () => this.refresh()),
+			);
+			if (this.addButton) widgets.setDisabled(this.addButton, !this.running);
+			const config = entries.config ?? {};
 			this.globals = config.globals ?? {};
 			this.others = { forwards: config.forwards ?? [], triggers: config.triggers ?? [] };
 			widgets.update(
 				this.table,
-				this.others[this.kind.list].map((entry) =>
-					this.row(entry, extra.error ? null : extra.reply).concat([this.rowActions(entry)]),
-				),
+				this.others[this.kind.list].map((entry) => {
+					const cells = this.row(entry, extra.error ? null : extra.reply);
+					return this.writable ? cells.concat([this.rowActions(entry)]) : cells;
+				}),
 				E('em', {}, [this.texts.empty]),
 			);
 		},
 
-		/** The Enabled checkbox of an entry's row: switches the entry on or off at once. */
+		/**
+		 * The Enabled checkbox of an entry's row: switches the entry on or off at once; only shown
+		 * checked or not when this login may not change it or the daemon is not running.
+		 */
 		enabledToggle(entry) {
 			return E('input', {
 				type: 'checkbox',
 				checked: entry.enabled === '0' ? null : '',
+				disabled: this.writable && this.running ? null : '',
 				title: this.texts.enable,
 				change: ui.createHandlerFn(this, 'handleToggle', entry),
 			});
@@ -98,10 +115,11 @@ function entriesView(widgets) {
 
 		/** @private */
 		rowActions(entry) {
+			const disabled = !this.running;
 			return E('div', { class: 'cbi-section-actions' }, [
-				widgets.rowButton(_('Edit'), 'edit', ui.createHandlerFn(this, 'handleEdit', entry)),
+				widgets.rowButton(_('Edit'), 'edit', ui.createHandlerFn(this, 'handleEdit', entry), disabled),
 				' ',
-				widgets.rowButton(_('Delete'), 'remove', ui.createHandlerFn(this, 'handleDelete', entry)),
+				widgets.rowButton(_('Delete'), 'remove', ui.createHandlerFn(this, 'handleDelete', entry), disabled),
 			]);
 		},
 
@@ -189,8 +207,76 @@ return baseclass.extend({
 	},
 
 	/** A small button for a table row. */
-	rowButton(label, style, handler) {
-		return E('button', { class: `cbi-button cbi-button-${style}`, click: handler }, [label]);
+	rowButton(label, style, handler, disabled) {
+		return E(
+			'button',
+			{ class: `cbi-button cbi-button-${style}`, click: handler, disabled: disabled ? '' : null },
+			[label],
+		);
+	},
+
+	/** Disables or enables a button or input. */
+	setDisabled(node, disabled) {
+		if (disabled) node.setAttribute('disabled', '');
+		else node.removeAttribute('disabled');
+	},
+
+	/**
+	 * Whether this login may change portrig's config: LuCI's answer for the page (false when the
+	 * session holds only `read` of the ACL group in the menu entry, luci-app-portrig), as LuCI's
+	 * own Save and Apply buttons ask it.
+	 */
+	writable() {
+		return L.hasViewPermission() === true;
+	},
+
+	/**
+	 * What a page shows while the daemon is not running: `message`, and to a login that may, a
+	 * button that starts the service; `started()` runs once the daemon answers.
+	 */
+	daemonDownNotice(message, started) {
+		return E('div', { class: 'alert-message warning' }, [
+			E('p', {}, [message]),
+			this.writable()
+				? E(
+						'button',
+						{
+							class: 'cbi-button cbi-button-apply',
+							click: ui.createHandlerFn(this, 'handleStart', started),
+						},
+						[_('Start portrig')],
+					)
+				: null,
+		]);
+	},
+
+	/** The notice of a page that shows the entries of the file (`stored`: they could be read). */
+	storedEntriesNotice(stored, started) {
+		return this.daemonDownNotice(
+			stored
+				? _(
+						'The portrig daemon is not running. Below are the entries of /etc/config/portrig; they take effect, and can be changed here, once it runs.',
+					)
+				: _('The portrig daemon is not running, and /etc/config/portrig could not be read.'),
+			started,
+		);
+	},
+
+	/** @private Starts the service, then waits (up to 15 s) for the daemon to answer on ubus. */
+	handleStart(started) {
+		return api.startService().then((ran) => {
+			if (!ran) return this.notifyError(_('The portrig service could not be started: see the system log.'));
+			const attempt = (left) =>
+				api.call('status').then((outcome) => {
+					if (!api.daemonDown(outcome)) return started();
+					if (left === 0)
+						return this.notifyError(
+							_('The portrig service was started but its daemon does not answer: see the system log.'),
+						);
+					return new Promise((resolve) => setTimeout(resolve, 1000)).then(() => attempt(left - 1));
+				});
+			return attempt(15);
+		});
 	},
 
 	/** The protocol choices of a form.ListValue, in UCI form. */
@@ -276,6 +362,26 @@ return baseclass.extend({
 				'cbi-modal',
 			);
 		});
+	},
+
+	/**
+	 * Saves the page form `map` (one NamedSection `section`): nothing when the map is read-only;
+	 * else its validators run, `submit(values)` makes the call, and `note` shows `doneText` or the
+	 * error, which lands on the field it names.
+	 */
+	saveMap(map, section, note, doneText, submit) {
+		if (map.readonly) return Promise.resolve();
+		const sid = section.section;
+		this.clearFieldErrors(map);
+		dom.content(note, null);
+		return map
+			.parse()
+			.then(() => submit(section.formvalue(sid)))
+			.then((outcome) => {
+				if (outcome.error) return this.showError(map, sid, note, outcome.error);
+				dom.content(note, this.alert('success', doneText));
+			})
+			.catch((e) => dom.content(note, this.alert('danger', e.message ?? String(e))));
 	},
 
 	/** @private */

@@ -15,16 +15,18 @@ const SID = 'dmz';
 
 return view.extend({
 	load() {
-		return Promise.all([api.call('list'), api.hostHints()]);
+		return Promise.all([api.entries(), api.hostHints()]);
 	},
 
 	render(data) {
-		const list = data[0];
+		const entries = data[0];
 		const config = {};
-		config[SID] = Object.assign({ enabled: '0' }, list.error ? {} : list.reply?.dmz);
+		config[SID] = Object.assign({ enabled: '0' }, entries.config?.dmz);
 
 		this.note = E('div', {});
 		const m = new form.JSONMap(config, null, null);
+		// shown only: this login may not change it, or the daemon that would apply it is not running
+		m.readonly = !(widgets.writable() && entries.running);
 		const s = m.section(form.NamedSection, SID, SID);
 		this.map = m;
 		this.section = s;
@@ -63,7 +65,11 @@ return view.extend({
 							'Connections from the internet that no forward or trigger takes go to the DMZ host instead of being dropped. Saved settings take effect at once.',
 						),
 					),
-					list.error ? widgets.alert('danger', list.error.message) : '',
+					entries.running
+						? entries.error
+							? widgets.alert('danger', entries.error.message)
+							: ''
+						: widgets.storedEntriesNotice(entries.config != null, () => window.location.reload()),
 					E('div', { class: 'alert-message warning' }, [
 						E('strong', {}, _('What the DMZ exposes')),
 						E(
@@ -82,20 +88,13 @@ return view.extend({
 
 	/** Save: validate the form, send it with set_dmz, show errors on the fields they name. */
 	handleSave() {
-		const m = this.map;
-		widgets.clearFieldErrors(m);
-		dom.content(this.note, null);
-		return m
-			.parse()
-			.then(() => {
-				const values = this.section.formvalue(SID);
-				return api.call('set_dmz', common.sectionArgs(common.DMZ_FIELDS, values, true));
-			})
-			.then((outcome) => {
-				if (outcome.error) return widgets.showError(m, SID, this.note, outcome.error);
-				dom.content(this.note, widgets.alert('success', _('The DMZ settings are in force.')));
-			})
-			.catch((e) => dom.content(this.note, widgets.alert('danger', e.message ?? String(e))));
+		return widgets.saveMap(
+			this.map,
+			this.section,
+			this.note,
+			_('The DMZ settings are in force.'),
+			(values) => api.call('set_dmz', common.sectionArgs(common.DMZ_FIELDS, values, true)),
+		);
 	},
 
 	handleReset() {

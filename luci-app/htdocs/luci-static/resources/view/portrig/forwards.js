@@ -67,10 +67,16 @@ return widgets.EntriesView.extend({
 			forward.src_dport,
 			name ? `${lan} (${name})` : lan,
 			sources !== '' ? sources : E('em', {}, _('anyone')),
-			forward.reflection === '0' ? _('no') : _('yes'),
+			this.loopbackText(forward),
 			this.enabledToggle(forward),
 			connections ?? '—',
 		];
+	},
+
+	/** NAT loopback is IPv4 only: an IPv6 forward (a pinhole) has none to show. */
+	loopbackText(forward) {
+		if (common.addressFamily(forward.dest_ip) === 6) return '—';
+		return forward.reflection === '0' ? _('no') : _('yes');
 	},
 
 	problems(values, others) {
@@ -136,7 +142,7 @@ return widgets.EntriesView.extend({
 			form.Flag,
 			'reflection',
 			_('NAT loopback'),
-			_('Hosts in your network may use the public address and port too.'),
+			_('Hosts in your network may use the public address and port too (IPv4 only).'),
 		);
 		o.default = o.enabled;
 	},

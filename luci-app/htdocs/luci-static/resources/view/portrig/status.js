@@ -30,21 +30,22 @@ return view.extend({
 
 	render(data) {
 		this.hints = data[1];
+		this.writable = widgets.writable();
 		this.state = E('table', { class: 'table' });
-		this.openings = widgets.table([
-			_('Trigger'),
-			_('LAN host'),
-			_('Remote'),
-			_('Ports'),
-			_('Seconds left'),
-			'',
-		]);
+		// the Close column only for a login that may close openings
+		this.openings = widgets.table(
+			[_('Trigger'), _('LAN host'), _('Remote'), _('Ports'), _('Seconds left')].concat(
+				this.writable ? [''] : [],
+			),
+		);
 		this.counters = widgets.table([_('Entry'), _('Kind'), _('Connections'), _('Open now')]);
+		this.notice = E('div', {});
 		this.show(data[0]);
 		poll.add(() => this.fetch().then((fresh) => this.show(fresh)));
 
 		return E('div', { class: 'cbi-map' }, [
 			E('h2', {}, _('Port Triggering & Forwarding Status')),
+			this.notice,
 			E('div', { class: 'cbi-section' }, [E('h3', {}, _('Daemon')), this.state]),
 			E('div', { class: 'cbi-section' }, [E('h3', {}, _('Open trigger ports')), this.openings]),
 			E('div', { class: 'cbi-section' }, [E('h3', {}, _('Counters')), this.counters]),
@@ -57,16 +58,29 @@ return view.extend({
 		const list = data[1].error ? null : data[1].reply;
 		const openings = data[2].error ? [] : (data[2].reply?.openings ?? []);
 		this.showState(status, data[0].error);
+		dom.content(
+			this.notice,
+			api.daemonDown(data[0])
+				? widgets.daemonDownNotice(_('The portrig daemon is not running.'), () =>
+						this.fetch().then((fresh) => this.show(fresh)),
+					)
+				: null,
+		);
 		widgets.update(
 			this.openings,
-			openings.map((o) => [
-				o.name,
-				common.hostLabel(this.hints, o.host),
-				o.remote ?? E('em', {}, _('any')),
-				`${common.formatProtocols(o.proto)} ${common.formatList(o.ports)}`,
-				String(Math.max(0, Math.round(Number(o.expires) || 0))),
-				widgets.rowButton(_('Close'), 'remove', ui.createHandlerFn(this, 'handleClose', o)),
-			]),
+			openings.map((o) =>
+				[
+					o.name,
+					common.hostLabel(this.hints, o.host),
+					o.remote ?? E('em', {}, _('any')),
+					`${common.formatProtocols(o.proto)} ${common.formatList(o.ports)}`,
+					String(Math.max(0, Math.round(Number(o.expires) || 0))),
+				].concat(
+					this.writable
+						? [widgets.rowButton(_('Close'), 'remove', ui.createHandlerFn(this, 'handleClose', o))]
+						: [],
+				),
+			),
 			E('em', {}, _('No trigger has opened ports.')),
 		);
 		widgets.update(this.counters, this.counterRows(status, list, openings), E('em', {}, _('No entries.')));

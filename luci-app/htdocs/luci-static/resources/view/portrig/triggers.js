@@ -6,8 +6,7 @@
 /*
  * Triggers: ports that open for one LAN host after it connects out on a trigger port, with the
  * dialog of the classic router flow (name, outbound protocol and port, LAN host, inbound
- * protocol and ports, idle timeout, connect-back restriction, Apply) and a short explanation of
- * forwarding, triggering and DMZ.
+ * protocol and ports, idle timeout, connect-back restriction, Apply).
  */
 
 return widgets.EntriesView.extend({
@@ -34,31 +33,14 @@ return widgets.EntriesView.extend({
 		enable: _('Enable or disable this trigger'),
 	},
 
-	/** Forwarding, triggering and DMZ in one paragraph each, and when to use which. */
 	intro() {
-		return E('div', { class: 'cbi-map-descr' }, [
-			E(
-				'p',
-				{},
-				_(
-					'Port forwarding sends every connection that reaches a WAN port to one LAN host, at any time. Use it for servers that must always be reachable: a game server, a NAS, a camera.',
-				),
+		return E(
+			'div',
+			{ class: 'cbi-map-descr' },
+			_(
+				'A trigger opens ports to one host in your network after it connects out on a trigger port, and closes them again once they have been idle for the timeout. Changes take effect as soon as you save them.',
 			),
-			E(
-				'p',
-				{},
-				_(
-					'Port triggering opens ports only after a LAN host has connected out on a trigger port, only towards that host, and closes them again once they have been idle for the timeout. Use it for programs that ask the other side to connect back, such as IRC file transfers, some games and voice chat, and when several hosts take turns with the same program.',
-				),
-			),
-			E(
-				'p',
-				{},
-				_(
-					'The DMZ host receives every connection from the internet that no forward or trigger takes. Use it only for a device that cannot say which ports it needs, and only as a last resort: it exposes that device completely.',
-				),
-			),
-		]);
+		);
 	},
 
 	columns() {
@@ -77,7 +59,10 @@ return widgets.EntriesView.extend({
 	row(trigger, openings) {
 		const hosts = common.formatList(trigger.src_ip);
 		const opens = `${common.formatProtocols(trigger.open_proto)} ${common.formatList(trigger.open_port)}`;
-		const openNow = (openings?.openings ?? []).filter((o) => o.trigger === trigger.id).length;
+		// unknown (—) when the openings could not be read, e.g. while the daemon is not running
+		const openNow = openings
+			? String((openings.openings ?? []).filter((o) => o.trigger === trigger.id).length)
+			: '—';
 		return [
 			trigger.name,
 			this.enabledToggle(trigger),
@@ -86,7 +71,7 @@ return widgets.EntriesView.extend({
 			opens,
 			common.formatSeconds(trigger.timeout ?? this.defaultTimeout()),
 			trigger.remote_only === '1' ? _('only the contacted server') : _('anyone'),
-			String(openNow),
+			openNow,
 		];
 	},
 

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { readTree } from "../stage";
 import { defineAssignments, parseMakefile, shellText } from "./makefile";
+import { neededKib, preinstScript } from "./packages";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const PORTRIG_DIR = join(ROOT, "openwrt-feed/portrig");
@@ -24,7 +26,10 @@ beforeAll(() => {
 		"STRIP:=x86_64-openwrt-linux-musl-strip\nRSTRIP=$(SCRIPT_DIR)/rstrip.sh\nBuildPackage=\n",
 	);
 	writeFileSync(join(topdir, "feeds/luci/luci.mk"), "");
-	writeFileSync(join(topdir, "print.mk"), "print-%:\n\t@echo '$($*)'\ncompile:\n\t$(Build/Compile)\n");
+	writeFileSync(
+		join(topdir, "print.mk"),
+		"print-%:\n\t@echo '$($*)'\nwrite-var:\n\t$(file >$(OUT),$($(VAR)))\ncompile:\n\t$(Build/Compile)\n",
+	);
 });
 
 afterAll(() => rmSync(topdir, { recursive: true, force: true }));
@@ -64,6 +69,24 @@ describe("openwrt-feed/portrig/Makefile under GNU make", () => {
 	test("picks Bun's musl target from the SDK's ARCH", () => {
 		expect(make(PORTRIG_DIR, ["ARCH=x86_64", "print-BUN_TARGET"]).out).toBe("bun-linux-x64-musl");
 		expect(make(PORTRIG_DIR, ["ARCH=aarch64", "print-BUN_TARGET"]).out).toBe("bun-linux-arm64-musl");
+	});
+
+	test("writes the preinst from check-space.sh with the KiB the built binary and files/ take", () => {
+		const build = join(topdir, "build");
+		mkdirSync(build, { recursive: true });
+		writeFileSync(join(build, "portrig"), new Uint8Array(10_000));
+		const out = join(topdir, "preinst");
+		const r = make(PORTRIG_DIR, [
+			`PKG_BUILD_DIR=${build}`,
+			`OUT=${out}`,
+			"VAR=Package/portrig/preinst",
+			"write-var",
+		]);
+		expect([r.code, r.err]).toEqual([0, ""]);
+		// find -L lists the binary, files/ itself and everything under it.
+		const kib = 12 + 4 + neededKib(readTree(join(PORTRIG_DIR, "files")));
+		const spaceCheck = readFileSync(join(PORTRIG_DIR, "check-space.sh"), "utf8");
+		expect(readFileSync(out, "utf8")).toBe(preinstScript(spaceCheck, kib));
 	});
 
 	test("refuses to compile for a CPU Bun has no runtime for, and says why", () => {

@@ -14,33 +14,26 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { buildIpk } from "./build";
-import { ipkFileName } from "./control";
-import { luciSpec, portrigSpec, TARGETS } from "./packages";
-import { controlFields, entryText, type Ipk, readIpk } from "./read-ipk";
-import type { TarEntry } from "./tar-reader";
+import { writeIpk } from "./ipk/build";
+import { ipkFileName } from "./ipk/control";
+import { controlFields, entryText, type Ipk, readIpk } from "./ipk/read-ipk";
+import type { TarEntry } from "./ipk/tar-reader";
+import { run } from "./run";
+import { luciSpec, portrigSpec, TARGETS } from "./spec/packages";
+import { readTree, stageData } from "./stage";
 
-const ROOT = resolve(import.meta.dir, "../..");
+const ROOT = resolve(import.meta.dir, "..");
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-const PORTRIG_VERSION = `${VERSION}-1`;
-const ARCHES = [
-	{ ...TARGETS[0], interpreter: "/lib/ld-musl-x86_64.so.1", libc: "libc.musl-x86_64.so.1" },
-	{ ...TARGETS[1], interpreter: "/lib/ld-musl-aarch64.so.1", libc: "libc.musl-aarch64.so.1" },
-];
-const LUCI_FILE = `luci-app-portrig_${VERSION}_all.ipk`;
+const PORTRIG_VERSION = `${VERSION}-r1`;
+const ARCHES = TARGETS.map((t) =>
+	t.architecture === "x86_64"
+		? { ...t, interpreter: "/lib/ld-musl-x86_64.so.1", libc: "libc.musl-x86_64.so.1" }
+		: { ...t, interpreter: "/lib/ld-musl-aarch64.so.1", libc: "libc.musl-aarch64.so.1" },
+);
+const LUCI_FILE = `luci-app-portrig_${VERSION}-r1_all.ipk`;
 
 let scratch = "";
 const ipks = new Map<string, { bytes: Uint8Array; ipk: Ipk }>();
-
-function run(cmd: string[], env: Record<string, string> = {}): { code: number; out: string; err: string } {
-	const r = Bun.spawnSync(cmd, {
-		cwd: ROOT,
-		env: { ...process.env, ...env },
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-}
 
 function opened(file: string): Ipk {
 	const found = ipks.get(file);
@@ -89,7 +82,7 @@ describe("every ipk", () => {
 		for (const { ipk } of ipks.values()) {
 			for (const script of ["postinst", "prerm"]) {
 				expect(entryText(ipk.control, script)).toBe(
-					readFileSync(join(import.meta.dir, "scripts", script), "utf8"),
+					readFileSync(join(import.meta.dir, "ipk/scripts", script), "utf8"),
 				);
 				expect(ipk.control.find((e) => e.name === `./${script}`)?.mode).toBe(0o755);
 			}
@@ -114,8 +107,11 @@ describe("every ipk", () => {
 
 	test("builds byte for byte the same twice from the same inputs", () => {
 		const spec = luciSpec(ROOT);
-		const a = buildIpk(ROOT, spec, join(scratch, "a"), 1_700_000_000);
-		const b = buildIpk(ROOT, spec, join(scratch, "b"), 1_700_000_000);
+		const data = join(scratch, "luci-data");
+		mkdirSync(data);
+		stageData(ROOT, spec, data);
+		const a = writeIpk(spec, data, readTree(data), join(scratch, "a"), 1_700_000_000);
+		const b = writeIpk(spec, data, readTree(data), join(scratch, "b"), 1_700_000_000);
 		expect(Bun.hash(readFileSync(a))).toBe(Bun.hash(readFileSync(b)));
 	});
 });
@@ -192,7 +188,7 @@ describe("luci-app-portrig", () => {
 	test("is an 'all' package of the LuCI section that depends on portrig and luci-base", () => {
 		const c = controlFields(entryText(opened(LUCI_FILE).control, "control"));
 		expect(c.get("Package")).toBe("luci-app-portrig");
-		expect(c.get("Version")).toBe(VERSION);
+		expect(c.get("Version")).toBe(`${VERSION}-r1`);
 		expect(c.get("Architecture")).toBe("all");
 		expect(c.get("Depends")).toBe("libc, portrig, luci-base");
 		expect(c.get("Section")).toBe("luci");
@@ -276,6 +272,7 @@ describe("installed into an empty root as opkg does", () => {
 	test("maintainer scripts run with IPKG_INSTROOT set (an image build) exit 0 and change nothing", () => {
 		const before = snapshot(rootfs);
 		for (const script of [
+			"portrig.preinst",
 			"portrig.postinst",
 			"portrig.postinst-pkg",
 			"luci-app-portrig.postinst",
