@@ -3,16 +3,13 @@
 //     with 1 forward vs 10,000 forwards as portrig renders them (map elements) vs the same
 //     10,000 as one linear nft rule each, the way fw4 renders `config redirect`. Rounds
 //     alternate the three setups; the table gives medians and ratios to the 1-forward case.
-//  2. request to effect: `add_forward` through the daemon's control socket while 1 or 10,000
-//     forwards exist, until a WAN host's connection to the new port is answered.
+// Changes through the daemon's API are measured in control-plane.ts.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { callControlSocket } from "../controller/src/api/control-socket";
 import type { Config } from "../controller/src/config/schema";
 import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections } from "../controller/src/ruleset/golden/scenario";
-import { LAB_GLOBALS, startDaemon } from "../test-vm/lib/daemon";
-import { ADDR, Lab, LineReader, REPO } from "../test-vm/lib/lab";
+import { ADDR, Lab, REPO } from "../test-vm/lib/lab";
 import { type Bench, median, progress } from "./bench";
 
 const FORWARDS = 10_000;
@@ -20,7 +17,6 @@ const FIRST_PORT = 10_000;
 const ROUNDS = 5;
 const RUN_MS = 2000;
 const CONCURRENCY = 8;
-const EFFECT_SAMPLES = 5;
 const ENV = { wanDevices: ["eth1"], lanDevices: ["br-lan"] };
 const BUN = join(REPO, "node_modules", ".bin", "bun");
 
@@ -43,14 +39,6 @@ function linearRules(n: number): string {
 			`add rule inet fw4 dstnat_wan meta nfproto ipv4 tcp dport ${FIRST_PORT + i} counter dnat ${ADDR.lan1.v4}:80 comment "!fw4: f${i}"`,
 	);
 	return `${lines.join("\n")}\n`;
-}
-
-function uciConfig(n: number): string {
-	const forwards = forwardSections(n).map(
-		(f) =>
-			`\nconfig forward '${f.id}'\n\toption proto 'tcp'\n\toption src_dport '${f.src_dport}'\n\toption dest_ip '${f.dest_ip}'\n\toption dest_port '80'\n`,
-	);
-	return LAB_GLOBALS + forwards.join("");
 }
 
 async function connectionsPerSecond(lab: Lab, ports: number): Promise<number> {
@@ -113,73 +101,6 @@ async function throughput(lab: Lab): Promise<string> {
 	].join("\n");
 }
 
-/** Milliseconds from the add_forward request to its reply and to the first answered connection. */
-async function addForwardEffect(
-	lab: Lab,
-	existing: number,
-): Promise<{ reply: number[]; effect: number[]; startMs: number }> {
-	const started = performance.now();
-	const daemon = await startDaemon(lab, uciConfig(existing), { timeoutMs: 120_000 });
-	const startMs = performance.now() - started;
-	const reply: number[] = [];
-	const effect: number[] = [];
-	try {
-		for (let k = 0; k < EFFECT_SAMPLES; k++) {
-			const port = 40_000 + k;
-			const waiter = lab.spawn(
-				"wan1",
-				[BUN, join(import.meta.dir, "await-open.ts"), ADDR.router.v4, String(port), "30000"],
-				{
-					stdout: "pipe",
-				},
-			);
-			const lines = new LineReader(waiter.proc.stdout as ReadableStream<Uint8Array>);
-			if ((await lines.next(5000)) !== "ready") throw new Error("the connection waiter did not start");
-			const t0 = Date.now();
-			const r = await callControlSocket(daemon.controlSocket, "add_forward", {
-				proto: "tcp",
-				src_dport: String(port),
-				dest_ip: ADDR.lan1.v4,
-				dest_port: "80",
-			});
-			const t1 = Date.now();
-			if (!r.ok) throw new Error(`add_forward failed: ${JSON.stringify(r.error)}`);
-			const answered = Number(await lines.next(30_000));
-			await waiter.stop();
-			if (!(answered > 0)) throw new Error(`port ${port} never answered`);
-			reply.push(t1 - t0);
-			effect.push(answered - t0);
-		}
-	} finally {
-		await daemon.stop();
-	}
-	return { reply, effect, startMs };
-}
-
-async function requestToEffect(lab: Lab): Promise<string> {
-	await lab.exec("router", ["nft", "delete", "table", "inet", "portrig"], { check: false });
-	await lab.reloadFw4();
-	const few = await addForwardEffect(lab, 1);
-	progress(`add_forward with 1 forward: effect ${few.effect.join(", ")} ms`);
-	const many = await addForwardEffect(lab, FORWARDS);
-	progress(`add_forward with ${FORWARDS} forwards: effect ${many.effect.join(", ")} ms`);
-	const row = (what: string, r: { reply: number[]; effect: number[]; startMs: number }) =>
-		`| ${what} | ${median(r.reply).toFixed(0)} | ${median(r.effect).toFixed(0)} | ${r.effect.join(", ")} | ${(r.startMs / 1000).toFixed(1)} |`;
-	return [
-		"## Request to effect: adding one forward",
-		"",
-		"`add_forward` sent to `portrig daemon` over its control socket (validate, write the UCI file,",
-		"apply); a WAN host tries the new port every 2 ms (10 ms per try). Effect = request sent →",
-		`first answered connection. ${EFFECT_SAMPLES} samples each.`,
-		"",
-		"| forwards in the config | reply ms (median) | effect ms (median) | effect samples ms | daemon start s |",
-		"| --- | ---: | ---: | --- | ---: |",
-		row("1", few),
-		row(FORWARDS.toLocaleString("en"), many),
-		"",
-	].join("\n");
-}
-
 export const forwardsBench: Bench = {
 	name: "forwards",
 	run: async () => {
@@ -193,8 +114,7 @@ export const forwardsBench: Bench = {
 				"net.ipv4.tcp_tw_reuse=1",
 				"net.ipv4.ip_local_port_range=1024 65000",
 			]);
-			const parts = process.env.BENCH_ONLY === "effect" ? [] : [await throughput(lab)];
-			return [...parts, await requestToEffect(lab)].join("\n");
+			return await throughput(lab);
 		} finally {
 			await lab.down();
 		}

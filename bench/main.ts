@@ -4,16 +4,26 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Bench, machine } from "./bench";
+import { controlPlaneBench } from "./control-plane";
 import { dataplaneBench } from "./dataplane";
 import { forwardsBench } from "./forwards";
 import { keepaliveBench } from "./keepalive";
 import { netlinkBench } from "./netlink";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, dataplaneBench, triggersBench, netlinkBench, keepaliveBench];
+const BENCHES: Bench[] = [
+	forwardsBench,
+	controlPlaneBench,
+	dataplaneBench,
+	triggersBench,
+	netlinkBench,
+	keepaliveBench,
+];
 
+// BENCH_ONLY=control-plane,forwards runs only those.
+const only = process.env.BENCH_ONLY?.split(",");
 const sections: string[] = [];
-for (const bench of BENCHES) sections.push(await bench.run());
+for (const bench of BENCHES) if (!only || only.includes(bench.name)) sections.push(await bench.run());
 
 const text = [
 	"# portrig benchmarks",
@@ -24,4 +34,5 @@ const text = [
 	...sections,
 ].join("\n");
 console.log(text);
-writeFileSync(join(import.meta.dir, "results.md"), `${text}\n`);
+// A partial run prints its sections and leaves results.md as it is.
+if (!only) writeFileSync(join(import.meta.dir, "results.md"), `${text}\n`);

@@ -4,7 +4,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UbusStatus } from "../ubus/status";
-import { ControlSocketServer, callControlSocket } from "./control-socket";
+import { ControlSocketServer, callControlSocket, MAX_LINE } from "./control-socket";
 
 const dir = mkdtempSync(join(tmpdir(), "portrig-control-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -135,6 +135,45 @@ describe("control socket", () => {
 			error: expect.stringContaining("longer than"),
 		});
 		expect((await callControlSocket(path, "echo")).ok).toBe(true);
+	});
+
+	test("the request limit is exact, in bytes: a 1 MiB line is answered, one byte more is refused", async () => {
+		/** A request for `nosuch` of exactly `bytes` bytes of UTF-8 (before its newline), padded with 2-byte 'é'. */
+		const line = (bytes: number) => {
+			const head = '{"method":"nosuch","args":{"pad":"';
+			const tail = '"}}';
+			const room = bytes - head.length - tail.length;
+			const text = `${head}${"é".repeat(Math.floor(room / 2))}${"x".repeat(room % 2)}${tail}`;
+			expect(Buffer.byteLength(text)).toBe(bytes);
+			return `${text}\n`;
+		};
+		/** Sends `payload` and half-closes; resolves to every reply line once the server closes. */
+		const send = (payload: string) =>
+			new Promise<unknown[]>((resolve) => {
+				const socket = createConnection(path);
+				let text = "";
+				socket.setEncoding("utf8");
+				socket.on("connect", () => socket.end(payload));
+				socket.on("data", (chunk: string) => {
+					text += chunk;
+				});
+				// Writing the last bytes of a refused line may fail once the server has closed (EPIPE).
+				socket.on("error", () => {});
+				socket.on("close", () =>
+					resolve(
+						text
+							.split("\n")
+							.filter(Boolean)
+							.map((l) => JSON.parse(l)),
+					),
+				);
+			});
+		const answered = { status: UbusStatus.NOT_FOUND, error: "no nosuch" };
+		expect(await send(line(MAX_LINE))).toEqual([answered]);
+		expect(await send(line(MAX_LINE + 1))).toEqual([
+			{ status: UbusStatus.INVALID_ARGUMENT, error: `request longer than ${MAX_LINE} bytes` },
+		]);
+		expect(await send(line(MAX_LINE) + line(100))).toEqual([answered, answered]);
 	});
 
 	test("a second server on a live socket refuses to start and leaves it working", async () => {

@@ -16,8 +16,8 @@ import { UbusStatus } from "../ubus/status";
 import { type ErrorReply, fromZodError } from "./errors";
 import type { CallResult } from "./methods";
 
-/** Longest request line accepted; ubusd's own message limit is of the same order. */
-const MAX_LINE = 1 << 20;
+/** Longest request line accepted, in bytes without its newline: 1 MiB, ubusd's message limit. */
+export const MAX_LINE = 1 << 20;
 
 const Request = z.strictObject({
 	method: z.string().min(1),
@@ -89,39 +89,48 @@ export class ControlSocketServer {
 
 	private serve(socket: Socket): void {
 		this.connections.add(socket);
-		let buffered = "";
+		// Bytes of the request line being received (before its newline), and how many.
+		let pending: Buffer[] = [];
+		let pendingBytes = 0;
 		// Requests of one connection are answered one after the other, in order.
 		let queue = Promise.resolve();
-		socket.setEncoding("utf8");
 		let refused = false;
-		socket.on("data", (chunk: string) => {
+		const request = (bytes: Buffer[]) => {
+			const line = Buffer.concat(bytes).toString("utf8").trim();
+			if (line) queue = queue.then(() => this.reply(socket, line));
+		};
+		const refuse = () => {
+			const error: ErrorReply = {
+				status: UbusStatus.INVALID_ARGUMENT,
+				error: `request longer than ${MAX_LINE} bytes`,
+			};
+			// No way to find the next request in an endless line: answer, then close this connection.
+			refused = true;
+			pending = [];
+			queue = queue.then(() => {
+				socket.end(`${JSON.stringify(error)}\n`);
+			});
+		};
+		socket.on("data", (chunk: Buffer) => {
 			if (refused) return;
-			buffered += chunk;
-			let newline = buffered.indexOf("\n");
-			while (newline >= 0) {
-				const line = buffered.slice(0, newline).trim();
-				buffered = buffered.slice(newline + 1);
-				if (line) queue = queue.then(() => this.reply(socket, line));
-				newline = buffered.indexOf("\n");
+			let start = 0;
+			for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+				const part = chunk.subarray(start, newline);
+				if (pendingBytes + part.length > MAX_LINE) return refuse();
+				request([...pending, part]);
+				pending = [];
+				pendingBytes = 0;
+				start = newline + 1;
 			}
-			if (buffered.length > MAX_LINE) {
-				const error: ErrorReply = {
-					status: UbusStatus.INVALID_ARGUMENT,
-					error: `request longer than ${MAX_LINE} bytes`,
-				};
-				// No way to find the next request in an endless line: answer, then close this connection.
-				refused = true;
-				buffered = "";
-				queue = queue.then(() => {
-					socket.end(`${JSON.stringify(error)}\n`);
-				});
-			}
+			const rest = chunk.subarray(start);
+			pending.push(rest);
+			pendingBytes += rest.length;
+			if (pendingBytes > MAX_LINE) refuse();
 		});
 		socket.on("end", () => {
 			// The client is done sending: a last line without its newline is a request too.
-			const last = buffered.trim();
-			buffered = "";
-			if (last && !refused) queue = queue.then(() => this.reply(socket, last));
+			if (!refused) request(pending);
+			pending = [];
 			queue = queue.then(() => {
 				socket.end();
 			});

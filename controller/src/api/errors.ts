@@ -2,6 +2,7 @@
 // enum ubus_msg_status, in ubus/status.ts), so the ubus transport returns it as is and the control socket
 // carries the same number; `error` says why, `field` names the argument or option at fault.
 import type { z } from "zod";
+import { quoted } from "../config/schema";
 import { UbusStatus } from "../ubus/status";
 
 type Status = (typeof UbusStatus)[keyof typeof UbusStatus];
@@ -41,7 +42,7 @@ export function fromZodError(error: z.ZodError, args: unknown): ApiError {
 	if (!issue) return invalidArgument("invalid arguments");
 	if (issue.code === "unrecognized_keys") {
 		const key = issue.keys[0] ?? "";
-		return invalidArgument(`unknown field '${key}'`, key);
+		return invalidArgument(`unknown field ${quoted(key)}`, key.slice(0, 64));
 	}
 	const [top, ...rest] = issue.path;
 	if (top === undefined) return invalidArgument(`arguments: ${issue.message}`);

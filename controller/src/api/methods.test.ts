@@ -25,7 +25,7 @@ function fakeCore() {
 			changes.push(change);
 			// an added section gets the id of the one already there, which the reply then shows
 			if (change.op === "add") return change.type === "forward" ? "web" : "irc";
-			return change.op === "set" ? "dmz" : change.id;
+			return change.op === "set" ? change.type : change.id;
 		},
 		reload: async () => {},
 		openings: () => [
@@ -60,6 +60,8 @@ const validArgs: Record<string, Record<string, unknown>> = {
 	update_trigger: { id: "irc" },
 	delete_trigger: { id: "irc" },
 	set_dmz: {},
+	get_settings: {},
+	set_settings: {},
 	openings: {},
 	close_opening: { trigger: "irc" },
 	reload: {},
@@ -158,6 +160,54 @@ describe("argument validation names the field", () => {
 	}
 });
 
+describe("text a UCI file cannot hold", () => {
+	const texts: Array<[string, string, Record<string, unknown>]> = [
+		["a NUL in name", "name", { name: "web\u0000x" }],
+		["a newline in name", "name", { name: "web\nconfig forward 'evil'" }],
+		["a carriage return in dest_ip", "dest_ip", { dest_ip: "192.168.1.10\r" }],
+		["a newline in a src_ip item", "src_ip", { src_ip: ["198.51.100.0/24\n"] }],
+	];
+	for (const [what, field, args] of texts)
+		test(`${what} is INVALID_ARGUMENT naming '${field}'`, async () => {
+			const error = await fails("add_forward", { src_dport: "80", dest_ip: "192.168.1.10", ...args });
+			expect(error).toMatchObject({ status: UbusStatus.INVALID_ARGUMENT, field });
+			expect(error.error).toContain("control character");
+		});
+
+	test("a tab is text UCI holds", async () => {
+		const reply = await invoke(fakeCore().core, "add_forward", {
+			src_dport: "80",
+			dest_ip: "192.168.1.10",
+			name: "a\tb",
+		});
+		expect(reply.ok).toBe(true);
+	});
+});
+
+describe("error replies quote only a short prefix of the input", () => {
+	const long = "x".repeat(100_000);
+	const cases: Array<[string, Record<string, unknown>, string]> = [
+		["add_forward", { src_dport: long, dest_ip: "192.168.1.10" }, "src_dport"],
+		["add_forward", { src_dport: "80", dest_ip: long }, "dest_ip"],
+		["add_forward", { src_dport: "80", dest_ip: "192.168.1.10", enabled: long }, "enabled"],
+		["set_settings", { wan_zone: [long] }, "wan_zone"],
+		["add_forward", { src_dport: "80", dest_ip: "192.168.1.10", [long]: 1 }, long.slice(0, 64)],
+	];
+	for (const [method, args, field] of cases)
+		test(`${method}: a 100,000-character ${field.slice(0, 10)} is named, not echoed`, async () => {
+			const error = await fails(method, args);
+			expect(error.field).toBe(field);
+			expect(error.error.length).toBeLessThan(200);
+			expect(error.error).toContain("(100000 characters)");
+		});
+
+	test("an unknown method's name is cut too", async () => {
+		const error = await fails(long, {});
+		expect(error.status).toBe(UbusStatus.METHOD_NOT_FOUND);
+		expect(error.error.length).toBeLessThan(200);
+	});
+});
+
 describe("not found", () => {
 	const cases: Array<[string, Record<string, unknown>, string]> = [
 		["update_forward", { id: "nope" }, "id"],
@@ -218,6 +268,68 @@ describe("what mutations ask of the core", () => {
 		]);
 	});
 
+	test("add_forward: null for an optional field means unset, as leaving it out", async () => {
+		expect(
+			await changeOf("add_forward", {
+				src_dport: "80",
+				dest_ip: "192.168.1.10",
+				name: null,
+				dest_port: null,
+			}),
+		).toEqual([
+			{
+				op: "add",
+				type: "forward",
+				options: { src_dport: "80", dest_ip: "192.168.1.10", name: null, dest_port: null },
+			},
+		]);
+		expect(await fails("add_forward", { src_dport: null, dest_ip: "192.168.1.10" })).toMatchObject({
+			status: UbusStatus.INVALID_ARGUMENT,
+			field: "src_dport",
+		});
+	});
+
+	test("set_settings passes the given globals; null removes an optional one", async () => {
+		expect(
+			await changeOf("set_settings", { wan_device: ["eth1"], lan_device: null, reflection: false }),
+		).toEqual([
+			{ op: "set", type: "globals", options: { wan_device: ["eth1"], lan_device: null, reflection: false } },
+		]);
+	});
+
+	test("get_settings and set_settings reply with the globals as JSON values, device lists only when set", async () => {
+		const { core, changes } = fakeCore();
+		const settings = {
+			enabled: true,
+			wan_zone: ["wan"],
+			lan_zone: ["lan"],
+			trigger_timeout: 600,
+			reflection: true,
+		};
+		expect(await invoke(core, "get_settings", {})).toEqual({ ok: true, result: settings });
+		expect(changes).toEqual([]);
+		core.config().globals.wan_device = ["eth1"];
+		expect(await invoke(core, "set_settings", { wan_device: ["eth1"] })).toEqual({
+			ok: true,
+			result: { ...settings, wan_device: ["eth1"] },
+		});
+	});
+
+	test("set_settings checks each field with the globals' schema, naming it", async () => {
+		expect(await fails("set_settings", { trigger_timeout: 0 })).toMatchObject({
+			status: UbusStatus.INVALID_ARGUMENT,
+			field: "trigger_timeout",
+		});
+		expect(await fails("set_settings", { wan_device: ["eth 1"] })).toMatchObject({
+			status: UbusStatus.INVALID_ARGUMENT,
+			field: "wan_device",
+		});
+		expect(await fails("set_settings", { reflection: "sometimes" })).toMatchObject({
+			status: UbusStatus.INVALID_ARGUMENT,
+			field: "reflection",
+		});
+	});
+
 	test("read methods change nothing; list replies in UCI form with ids", async () => {
 		const { core, changes } = fakeCore();
 		const reply = await invoke(core, "list", {});
@@ -245,6 +357,7 @@ describe("what mutations ask of the core", () => {
 			"delete_trigger",
 			"reload",
 			"set_dmz",
+			"set_settings",
 			"update_forward",
 			"update_trigger",
 		]);

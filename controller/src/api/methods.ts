@@ -10,6 +10,7 @@ import {
 	ForwardSection,
 	GlobalsSection,
 	LanHostOption,
+	quoted,
 	TriggerSection,
 } from "../config/schema";
 import type { SectionValues } from "../config/store";
@@ -29,7 +30,7 @@ export type ConfigChange =
 	| { op: "add"; type: "forward" | "trigger"; options: SectionOptions }
 	| { op: "update"; type: "forward" | "trigger"; id: string; options: SectionOptions }
 	| { op: "delete"; type: "forward" | "trigger"; id: string }
-	| { op: "set"; type: "dmz"; options: SectionOptions };
+	| { op: "set"; type: "dmz" | "globals"; options: SectionOptions };
 
 /** A live trigger opening, as `openings` lists it: the trigger manager's own record. */
 export type OpeningReply = Opening;
@@ -78,31 +79,43 @@ const SectionId = z
 
 const withSession = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, ...Session });
 
-type SectionSchema = typeof ForwardSection | typeof TriggerSection | typeof DmzSection;
+type SectionSchema =
+	| typeof ForwardSection
+	| typeof TriggerSection
+	| typeof DmzSection
+	| typeof GlobalsSection;
+
+/**
+ * A section's fields for an add: the section's own field schemas, and those that may be absent
+ * from the config may also be `null` (the same as leaving them out).
+ */
+function addable<S extends SectionSchema>(section: S) {
+	const shape: Record<string, z.ZodType> = section.shape;
+	return Object.fromEntries(
+		Object.entries(shape).map(([key, field]) => [key, canBeAbsent(field) ? field.nullable() : field]),
+	) as { [K in keyof S["shape"]]: z.ZodType };
+}
 
 /**
  * A section's fields for an update: every field optional, and those that may be absent from the
  * config may also be `null` to remove them. Field schemas are the section's own.
  */
 function updatable<S extends SectionSchema>(section: S) {
-	const shape: Record<string, z.ZodType> = section.shape;
 	return Object.fromEntries(
-		Object.entries(shape).map(([key, field]) => [
-			key,
-			canBeAbsent(field) ? field.nullable().optional() : field.optional(),
-		]),
+		Object.entries(addable(section)).map(([key, field]) => [key, field.optional()]),
 	) as { [K in keyof S["shape"]]: z.ZodOptional<z.ZodType> };
 }
 
 const canBeAbsent = (field: z.ZodType) => field.safeParse(undefined).success;
 
 const ListArgs = withSession({});
-const ForwardArgs = withSession(ForwardSection.shape);
-const TriggerArgs = withSession(TriggerSection.shape);
+const ForwardArgs = withSession(addable(ForwardSection));
+const TriggerArgs = withSession(addable(TriggerSection));
 const UpdateForwardArgs = withSession({ id: SectionId, ...updatable(ForwardSection) });
 const UpdateTriggerArgs = withSession({ id: SectionId, ...updatable(TriggerSection) });
 const DeleteArgs = withSession({ id: SectionId });
 const DmzArgs = withSession(updatable(DmzSection));
+const SettingsArgs = withSession(updatable(GlobalsSection));
 const OpeningsArgs = withSession({ trigger: SectionId.optional() });
 const CloseOpeningArgs = withSession({ trigger: SectionId, host: LanHostOption.optional() });
 
@@ -125,11 +138,29 @@ export function encodeConfig(config: Config) {
 	};
 }
 
+/** One forward or trigger in API form; only that one is encoded (a config may hold thousands). */
 function encodedSection(config: Config, type: "forward" | "trigger", id: string): Reply {
-	const list = type === "forward" ? encodeConfig(config).forwards : encodeConfig(config).triggers;
-	const found = list.find((s) => s.id === id);
-	if (!found) throw notFound(`no ${type} with id '${id}'`, "id");
-	return found;
+	if (type === "forward") {
+		const found = config.forwards.find((s) => s.id === id);
+		if (found) return { id, ...ForwardSection.encode(found) };
+	} else {
+		const found = config.triggers.find((s) => s.id === id);
+		if (found) return { id, ...TriggerSection.encode(found) };
+	}
+	throw notFound(`no ${type} with id '${id}'`, "id");
+}
+
+/**
+ * The globals as get_settings/set_settings reply: JSON booleans, numbers and arrays (the form
+ * LuCI's widgets take), the optional device lists only when set.
+ */
+export function settingsReply({ globals }: Config): Reply {
+	const { wan_device, lan_device, ...rest } = globals;
+	return {
+		...rest,
+		...(wan_device.length ? { wan_device } : {}),
+		...(lan_device.length ? { lan_device } : {}),
+	};
 }
 
 function requireSection(core: Core, type: "forward" | "trigger", id: string): void {
@@ -213,6 +244,21 @@ export const METHODS = {
 			return encodeConfig(core.config()).dmz;
 		},
 	}),
+	get_settings: method({
+		access: "read",
+		summary: "the globals: enabled, wan_zone, lan_zone, wan_device, lan_device, trigger_timeout, reflection",
+		args: ListArgs,
+		handler: async (core) => settingsReply(core.config()),
+	}),
+	set_settings: method({
+		access: "write",
+		summary: "change the given globals (null removes an optional one); replies with the settings",
+		args: SettingsArgs,
+		handler: async (core, _args, raw) => {
+			await core.change({ op: "set", type: "globals", options: given(GlobalsSection, raw) });
+			return settingsReply(core.config());
+		},
+	}),
 	openings: method({
 		access: "read",
 		summary: "live trigger openings (of one trigger if given)",
@@ -267,7 +313,7 @@ export type CallResult = { ok: true; result: Reply } | { ok: false; error: Error
 export async function invoke(core: Core, name: string, args: unknown): Promise<CallResult> {
 	try {
 		if (!isMethodName(name))
-			throw new ApiError(UbusStatus.METHOD_NOT_FOUND, `unknown method '${name}'`, "method");
+			throw new ApiError(UbusStatus.METHOD_NOT_FOUND, `unknown method ${quoted(name)}`, "method");
 		const m: Method<z.ZodType> = METHODS[name];
 		const raw = args ?? {};
 		const parsed = m.args.safeParse(raw);

@@ -8,9 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../config/load";
 import type { Config } from "../config/schema";
-import { decodeMessage, encodeMessage } from "../ubus/message";
+import { decodeMessage, encodeMessage, HEADER_SIZE, UBUS_MAX_MSGLEN } from "../ubus/message";
 import { tableFromPlain, tableToPlain } from "../ubus/plain";
 import { decodeSignature } from "../ubus/signature";
+import { UbusStatus } from "../ubus/status";
 import { capturedFrames } from "../ubus/testing/fixtures";
 import { ReplayUbusd, type Step } from "../ubus/testing/replay-ubusd";
 import { ControlSocketServer, callControlSocket } from "./control-socket";
@@ -148,7 +149,7 @@ describe("the ubus object portrig", () => {
 		);
 		expect(signature as Record<string, Record<string, string>>).toEqual(expected);
 		expect(Object.keys(signature)).toContain("add_forward");
-		expect(Object.keys(signature).length).toBe(12);
+		expect(Object.keys(signature).length).toBe(14);
 		expect(transport.status()).toEqual({
 			socket: join(dir, "ubus.sock"),
 			connected: true,
@@ -185,6 +186,66 @@ describe("the ubus object portrig", () => {
 				expect(overControl.error.status).toBeGreaterThan(0);
 			}
 		}
+	});
+
+	test("the request limit is ubusd's, exactly: a 1 MiB message is answered, a larger one dropped and the next answered", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "portrig-ubus-api-"));
+		cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+		const captured = capturedFrames();
+		const call = (seq: number, pad: number) =>
+			encodeMessage({
+				type: "INVOKE",
+				seq,
+				peer: CALLER,
+				attrs: { objid: OBJECT_ID, method: "status", data: tableFromPlain({ pad: "x".repeat(pad) }) },
+			});
+		// The padding that makes the message's blob exactly UBUS_MAX_MSGLEN bytes.
+		const pad = UBUS_MAX_MSGLEN - (call(1, 0).length - HEADER_SIZE);
+		const fits = call(1, pad);
+		expect(fits.length - HEADER_SIZE).toBe(UBUS_MAX_MSGLEN);
+		// Four bytes more (blobs grow in 4-byte steps): the blob length in the header says so.
+		const over = new Uint8Array(fits.length + 4);
+		over.set(fits);
+		const view = new DataView(over.buffer);
+		view.setUint16(2, 2); // its own seq
+		view.setUint32(HEADER_SIZE, view.getUint32(HEADER_SIZE) + 4);
+		const ubusd = new ReplayUbusd(join(dir, "ubus.sock"), [
+			[
+				{ send: captured[0] as never },
+				{ expect: "any" },
+				{ send: captured[2] as never },
+				{ send: captured[3] as never },
+				{ inject: fits },
+				{ expect: "any" }, // DATA
+				{ expect: "any" }, // STATUS
+				{ inject: over },
+				{ inject: call(3, 0) },
+				{ expect: "any" },
+				{ expect: "any" },
+			],
+		]);
+		ubusd.start();
+		cleanups.push(() => ubusd.stop());
+		const transport = new UbusTransport(new FixedCore(), { socket: join(dir, "ubus.sock"), log: () => {} });
+		transport.start();
+		cleanups.push(() => transport.stop());
+		const [, ...answers] = await ubusd.exchanges(0);
+		const decoded = answers.map((a) => {
+			const d = decodeMessage(a?.actual ?? new Uint8Array());
+			if (!d.ok) throw d.error;
+			return [
+				d.message.type,
+				d.message.seq,
+				d.message.type === "STATUS" ? d.message.attrs.status : undefined,
+			];
+		});
+		// Both answered calls are read whole and refused for their unknown field `pad`.
+		expect(decoded).toEqual([
+			["DATA", 1, undefined],
+			["STATUS", 1, UbusStatus.INVALID_ARGUMENT],
+			["DATA", 3, undefined],
+			["STATUS", 3, UbusStatus.INVALID_ARGUMENT],
+		]);
 	});
 
 	test("an unknown method gets ubus's own answer: status 3 (method not found), as for any ubus object", async () => {

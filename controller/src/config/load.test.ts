@@ -11,6 +11,7 @@ const DEFAULT_GLOBALS = {
 	wan_device: [],
 	lan_device: [],
 	trigger_timeout: 600,
+	reflection: true,
 };
 
 const FILE = "/etc/config/portrig";
@@ -61,6 +62,20 @@ describe("a valid file", () => {
 			"/etc/config/portrig:34: section '@forward[2]' option 'installed_by': warning: unknown option for a forward section, ignored",
 		]);
 		expect(found[0]).toMatchObject({ id: "cfg04465a", severity: "warning" });
+	});
+
+	test("a forward without its own reflection takes the globals' default; its own wins", () => {
+		const { config } = loadConfig(
+			"config globals 'globals'\n\toption reflection '0'\n\n" +
+				"config forward 'a'\n\toption src_dport '80'\n\toption dest_ip '192.168.1.2'\n\n" +
+				"config forward 'b'\n\toption src_dport '81'\n\toption dest_ip '192.168.1.3'\n\toption reflection '1'\n",
+			FILE,
+		);
+		expect(config?.globals.reflection).toBe(false);
+		expect(config?.forwards.map((f) => [f.id, f.reflection])).toEqual([
+			["a", false],
+			["b", true],
+		]);
 	});
 
 	test("globals and dmz take their defaults when the file has none", () => {

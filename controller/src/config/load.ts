@@ -16,6 +16,7 @@ import {
 	type Forward,
 	type Globals,
 	GlobalsSection,
+	type PortRange,
 	SECTION_SCHEMAS,
 	type SectionType,
 	type Trigger,
@@ -149,9 +150,10 @@ export function checkDocument(document: UciDocument, file: string, previous?: De
 				message: `a second ${type} section (the first is on line ${decoded[type][0]?.s.line}); there can be only one`,
 			});
 
+	const globals = (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({});
 	const config: Config = {
-		globals: (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({}),
-		forwards: decoded.forward.map(({ s, value }) => ({ ...(value as Forward), id: s.id })),
+		globals,
+		forwards: decoded.forward.map(({ s, value }) => resolveForward(value as Forward, s, globals)),
 		triggers: decoded.trigger.map(({ s, value }) => ({ ...(value as Trigger), id: s.id })),
 		dmz: (decoded.dmz[0]?.value as Dmz) ?? DmzSection.decode({}),
 	};
@@ -169,6 +171,111 @@ export function checkDocument(document: UciDocument, file: string, previous?: De
 	problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 	const result = { document, problems, decoded: cache.next };
 	return problems.some(isError) ? result : { ...result, config };
+}
+
+/**
+ * What an API mutation of one forward or trigger (`change`) leaves of a valid config, checked
+ * against the config in memory (`previous`) instead of the whole document again: only the
+ * changed section is decoded, and the cross-section rules run over it and the entries whose
+ * ports or name it could collide with (the others were valid together before). Unchanged
+ * entries keep their objects; the entry arrays are copied once. Same result as checkDocument.
+ */
+export function checkChange(
+	document: UciDocument,
+	file: string,
+	previous: DocumentResult & { config: Config },
+	change: { type: "forward" | "trigger"; id: string },
+): DocumentResult {
+	const { config } = previous;
+	const s = document.section(change.id);
+	const problems: Problem[] = previous.problems.filter((p) => p.id !== change.id);
+	const result = (next?: Config): DocumentResult => {
+		problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+		const base = { document, problems, decoded: previous.decoded };
+		return next && !problems.some(isError) ? { ...base, config: next } : base;
+	};
+	if (!s) {
+		// libuci names anonymous sections by their position: a deletion renames those after it.
+		if (document.sections.some((other) => other.name === undefined))
+			return checkDocument(document, file, previous.decoded);
+		previous.decoded.delete(change.id);
+		const next =
+			change.type === "forward"
+				? { ...config, forwards: config.forwards.filter((f) => f.id !== change.id) }
+				: { ...config, triggers: config.triggers.filter((t) => t.id !== change.id) };
+		return result(next);
+	}
+	const at = (option?: string, line = s.line, severity: Severity = "error") => ({
+		file,
+		line,
+		section: sectionLabel(s),
+		id: s.id,
+		...(option === undefined ? {} : { option }),
+		severity,
+	});
+	// The cache is updated in place: an entry is a pure function of the fields it keeps.
+	const value = decodeSection(
+		s,
+		change.type,
+		{ previous: previous.decoded, next: previous.decoded },
+		(option, message, line, severity) => problems.push({ ...at(option, line, severity), message }),
+	);
+	if (value === undefined) return result();
+	const next = withEntry(config, change.type, change.id, value, s);
+	const findings = checkRules({
+		config: neighbourhood(next, change.type, change.id),
+		label: (id) => sectionLabel(document.section(id) as UciSection),
+	});
+	for (const f of findings) {
+		const other = document.section(f.id) as UciSection;
+		problems.push({
+			file,
+			line: lineOf(other, f.option, f.item),
+			section: sectionLabel(other),
+			id: other.id,
+			...(f.option === undefined ? {} : { option: f.option }),
+			message: f.message,
+			severity: "error",
+		});
+	}
+	return result(next);
+}
+
+/** `config` with the forward or trigger `id` replaced by (or, when new, appended as) `value`. */
+function withEntry(
+	config: Config,
+	type: "forward" | "trigger",
+	id: string,
+	value: unknown,
+	s: UciSection,
+): Config {
+	const put = <T extends { id: string }>(list: readonly T[], entry: T): T[] => {
+		const index = list.findIndex((e) => e.id === id);
+		const out = list.slice();
+		if (index < 0) out.push(entry);
+		else out[index] = entry;
+		return out;
+	};
+	return type === "forward"
+		? { ...config, forwards: put(config.forwards, resolveForward(value as Forward, s, config.globals)) }
+		: { ...config, triggers: put(config.triggers, { ...(value as Trigger), id }) };
+}
+
+/**
+ * The entries of `config` the rules must see to judge entry `id`: it, and the enabled or
+ * disabled entries whose WAN ports overlap its own or that share its name, in file order.
+ */
+function neighbourhood(config: Config, type: "forward" | "trigger", id: string): Config {
+	const entry =
+		type === "forward" ? config.forwards.find((f) => f.id === id) : config.triggers.find((t) => t.id === id);
+	const ranges: PortRange[] = !entry ? [] : "src_dport" in entry ? [entry.src_dport] : entry.open_port;
+	const touches = (r: PortRange) => ranges.some((mine) => r.from <= mine.to && mine.from <= r.to);
+	const name = entry && "open_port" in entry ? entry.name : undefined;
+	return {
+		...config,
+		forwards: config.forwards.filter((f) => f.id === id || touches(f.src_dport)),
+		triggers: config.triggers.filter((t) => t.id === id || t.name === name || t.open_port.some(touches)),
+	};
 }
 
 type Report = (option: string | undefined, message: string, line: number, severity?: Severity) => void;
@@ -215,6 +322,11 @@ function decodeSection(
 		report(name, issue.message, lineOf(s, name, typeof item === "number" ? item : undefined));
 	}
 	return undefined;
+}
+
+/** A decoded forward section as the config holds it: with its id, and the globals' reflection unless it sets its own. */
+function resolveForward(value: Forward, s: UciSection, globals: Globals): Config["forwards"][number] {
+	return { ...value, ...(s.entries.has("reflection") ? {} : { reflection: globals.reflection }), id: s.id };
 }
 
 function sameFields(a: Fields, b: Fields): boolean {

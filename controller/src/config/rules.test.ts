@@ -18,7 +18,7 @@ describe("rules across sections", () => {
 			"remapped range as long as src_dport",
 			"IPv6 forwards keep their port",
 			"forward sources in dest_ip's family",
-			"one forward per WAN protocol and port",
+			"one forward per WAN protocol, port and source",
 			"triggers do not open forwarded ports",
 			"one trigger per opened port",
 			"unique trigger names",
@@ -80,6 +80,28 @@ describe("rules across sections", () => {
 		);
 		// IPv6 forwards are pinholes to their own address: they cannot collide with anything.
 		valid(fwd("a", "tcp", "80", "192.168.1.2") + fwd("b", "tcp", "80", "2001:db8:1::10"));
+	});
+
+	test("forwards share a port when one is restricted by source and the other is the catch-all", () => {
+		const office = "\tlist src_ip '198.51.100.0/24'";
+		valid(fwd("a", "tcp", "22", "192.168.1.2", office) + fwd("b", "tcp", "22", "192.168.1.3"));
+		valid(fwd("a", "tcp", "22", "192.168.1.2") + fwd("b", "tcp", "20-30", "192.168.1.3", office));
+	});
+
+	test("restricted forwards share a port when their sources are disjoint, not when they overlap", () => {
+		const from = (...sources: string[]) => sources.map((s) => `\tlist src_ip '${s}'`).join("\n");
+		valid(
+			fwd("a", "tcp", "22", "192.168.1.2", from("198.51.100.0/25")) +
+				fwd("b", "tcp", "22", "192.168.1.3", from("198.51.100.128/25", "203.0.113.7")),
+		);
+		expect(
+			problems(
+				fwd("a", "tcp", "22", "192.168.1.2", from("198.51.100.0/24")) +
+					fwd("b", "tcp udp", "22", "192.168.1.3", from("203.0.113.7", "198.51.100.9")),
+			),
+		).toEqual([
+			"/etc/config/portrig:8: section 'b' option 'src_dport': tcp port 22 is already forwarded by section 'a' for sources overlapping 198.51.100.0/24 (restricted forwards may share a port only when their src_ip are disjoint)",
+		]);
 	});
 
 	test("a trigger cannot open a port that a forward takes", () => {

@@ -6,6 +6,7 @@
 // Checks within one section apply to every section, enabled or not (enabling it later must not
 // fail); conflicts between sections consider only enabled ones, so a disabled alternative may
 // claim the same port as an enabled forward.
+import { parsePrefix, prefixesOverlap } from "../ruleset/prefix";
 import { familyOf } from "./address";
 import {
 	type Config,
@@ -122,17 +123,34 @@ function sourceFamily({ config }: RuleContext): Finding[] {
 	});
 }
 
+/**
+ * Where two forwards on one protocol and port could both take a connection, the sources they
+ * share (as a phrase for a message); undefined when they cannot collide. As in fw4 and
+ * pfSense, a source-restricted forward and the catch-all one (no src_ip) share a port: the
+ * ruleset looks up the restricted one first. Two restricted ones may share it when their
+ * sources are disjoint.
+ */
+function sharedSources(a: Forward, b: Forward): string | undefined {
+	if (!a.src_ip.length || !b.src_ip.length) return a.src_ip.length || b.src_ip.length ? undefined : "";
+	const theirs = b.src_ip.map(parsePrefix);
+	const common = a.src_ip.find((s) => theirs.some((t) => prefixesOverlap(parsePrefix(s), t)));
+	return common === undefined
+		? undefined
+		: ` for sources overlapping ${common} (restricted forwards may share a port only when their src_ip are disjoint)`;
+}
+
 function forwardsOverlap({ config, label }: RuleContext): Finding[] {
 	const items = natForwards(config).map((f, order) => ({ f, range: f.src_dport, order }));
 	return overlapping(items).flatMap(([{ f: first }, { f: later }]) => {
 		const protocols = common(first.proto, later.proto);
 		const shared = overlap(first.src_dport, later.src_dport);
-		return protocols.length && shared
+		const sources = protocols.length && shared ? sharedSources(first, later) : undefined;
+		return shared && sources !== undefined
 			? [
 					{
 						id: later.id,
 						option: "src_dport",
-						message: `${ports(protocols, shared)} ${isAre(shared)} already forwarded by section '${label(first.id)}'`,
+						message: `${ports(protocols, shared)} ${isAre(shared)} already forwarded by section '${label(first.id)}'${sources}`,
 					},
 				]
 			: [];
@@ -255,7 +273,7 @@ export const RULES: readonly Rule[] = [
 	{ name: "remapped range as long as src_dport", check: remapLength },
 	{ name: "IPv6 forwards keep their port", check: ipv6KeepsPorts },
 	{ name: "forward sources in dest_ip's family", check: sourceFamily },
-	{ name: "one forward per WAN protocol and port", check: forwardsOverlap },
+	{ name: "one forward per WAN protocol, port and source", check: forwardsOverlap },
 	{ name: "triggers do not open forwarded ports", check: triggerOpensForwardedPort },
 	{ name: "one trigger per opened port", check: triggersOpenSamePort },
 	{ name: "unique trigger names", check: uniqueTriggerNames },

@@ -11,8 +11,35 @@ export const PROTOCOLS = ["tcp", "udp"] as const;
 export const Protocol = z.enum(PROTOCOLS);
 export type Protocol = z.infer<typeof Protocol>;
 
+/** Longest part of a value quoted back in a message: replies never echo a whole large input. */
+const QUOTE_MAX = 40;
+
+/** `value` in quotes for a message, cut to its first QUOTE_MAX characters. */
+export function quoted(value: unknown): string {
+	const text = String(value);
+	return text.length > QUOTE_MAX ? `'${text.slice(0, QUOTE_MAX)}…' (${text.length} characters)` : `'${text}'`;
+}
+
+/**
+ * Why a UCI file cannot hold `text`, if it cannot: libuci cuts a value at NUL, and a line break
+ * would make the writer split the value over lines (tab is fine, as in libuci's own files).
+ */
+export function uciTextProblem(text: string): string | undefined {
+	for (let i = 0; i < text.length; i++) {
+		const c = text.charCodeAt(i);
+		if ((c < 0x20 && c !== 0x09) || c === 0x7f)
+			return `contains the control character U+${c.toString(16).toUpperCase().padStart(4, "0")}, which a UCI file cannot hold`;
+	}
+	return undefined;
+}
+
+const UciText = z.string().superRefine((text, ctx) => {
+	const why = uciTextProblem(text);
+	if (why) ctx.addIssue({ code: "custom", message: why });
+});
+
 /** What UCI holds for one option: text, or a JSON scalar from an API caller. */
-const Scalar = z.union([z.string(), z.number(), z.boolean()], {
+const Scalar = z.union([UciText, z.number(), z.boolean()], {
 	error: (issue) =>
 		issue.input === undefined
 			? "is required"
@@ -40,7 +67,7 @@ export const PortRangeOption = z.codec(Scalar, z.custom<PortRange>(), {
 			ctx.issues.push({
 				code: "custom",
 				input: value,
-				message: `'${text}' is not a port or port range (e.g. 80 or 6660-6669)`,
+				message: `${quoted(text)} is not a port or port range (e.g. 80 or 6660-6669)`,
 			});
 			return z.NEVER;
 		}
@@ -68,7 +95,11 @@ export const FlagOption = z.codec(Scalar, z.boolean(), {
 		const text = String(value).trim().toLowerCase();
 		if (["1", "yes", "on", "true", "enabled"].includes(text)) return true;
 		if (["0", "no", "off", "false", "disabled"].includes(text)) return false;
-		ctx.issues.push({ code: "custom", input: value, message: `'${value}' is not a boolean (use 1 or 0)` });
+		ctx.issues.push({
+			code: "custom",
+			input: value,
+			message: `${quoted(value)} is not a boolean (use 1 or 0)`,
+		});
 		return z.NEVER;
 	},
 	encode: (b) => (b ? "1" : "0"),
@@ -88,7 +119,7 @@ export const ProtocolsOption = z.codec(z.union([Scalar, z.array(z.string())]), z
 				ctx.issues.push({
 					code: "custom",
 					input: value,
-					message: `unknown protocol '${word}' (use tcp, udp or 'tcp udp')`,
+					message: `unknown protocol ${quoted(word)} (use tcp, udp or 'tcp udp')`,
 				});
 				return z.NEVER;
 			}
@@ -114,7 +145,7 @@ export const SecondsOption = z.codec(Scalar, z.number().int(), {
 			ctx.issues.push({
 				code: "custom",
 				input: value,
-				message: `'${text}' is not a number of seconds from 1 to 604800`,
+				message: `${quoted(text)} is not a number of seconds from 1 to 604800`,
 			});
 			return z.NEVER;
 		}
@@ -154,12 +185,12 @@ export const LanHostOption = textOption((s) => {
 			: `${s} is not a LAN address (expected 10/8, 172.16/12 or 192.168/16)`;
 	if (isIPv6(s))
 		return isLanReachableIPv6(s) ? undefined : `${s} is not a global or unique-local IPv6 address`;
-	return `'${s}' is not an IPv4 or IPv6 address`;
+	return `${quoted(s)} is not an IPv4 or IPv6 address`;
 });
 
 /** A LAN host that must be IPv4 (DMZ is a NAT concept). */
 export const LanIPv4Option = textOption((s) => {
-	if (!isIPv4(s)) return `'${s}' is not an IPv4 address`;
+	if (!isIPv4(s)) return `${quoted(s)} is not an IPv4 address`;
 	return isPrivateIPv4(s) ? undefined : `${s} is not a LAN address (expected 10/8, 172.16/12 or 192.168/16)`;
 });
 
@@ -167,12 +198,12 @@ export const LanIPv4Option = textOption((s) => {
 export const SourceOption = textOption((s) =>
 	isIPv4(s) || isIPv6(s) || CIDRv4.safeParse(s).success || CIDRv6.safeParse(s).success
 		? undefined
-		: `'${s}' is not an address or prefix (e.g. 198.51.100.0/24)`,
+		: `${quoted(s)} is not an address or prefix (e.g. 198.51.100.0/24)`,
 );
 
 /** fw4 zone or device name: what `config zone` / netdev names allow. */
 export const NameListItem = textOption((s) =>
-	/^[A-Za-z0-9_.@-]{1,15}$/.test(s) ? undefined : `'${s}' is not a zone or device name`,
+	/^[A-Za-z0-9_.@-]{1,15}$/.test(s) ? undefined : `${quoted(s)} is not a zone or device name`,
 );
 
 /** A display name; triggers' names must also be unique (checked across sections). */
@@ -192,7 +223,11 @@ export const ExcludedPortItem = z.codec(Scalar, z.custom<ExcludedPort>(), {
 			: { success: true as const, data: [...PROTOCOLS] };
 		const port = PortRangeOption.safeDecode(portText);
 		if (!proto.success || !port.success) {
-			ctx.issues.push({ code: "custom", input: value, message: `'${value}' is not '[tcp|udp] PORT[-PORT]'` });
+			ctx.issues.push({
+				code: "custom",
+				input: value,
+				message: `${quoted(value)} is not '[tcp|udp] PORT[-PORT]'`,
+			});
 			return z.NEVER;
 		}
 		return { proto: proto.data, port: port.data };
@@ -238,6 +273,8 @@ export const GlobalsSection = z.object({
 	wan_device: list(NameListItem),
 	lan_device: list(NameListItem),
 	trigger_timeout: SecondsOption.default(600),
+	/** NAT loopback of forwards that do not set their own `reflection`. */
+	reflection: FlagOption.default(true),
 });
 export type Globals = z.infer<typeof GlobalsSection>;
 
@@ -249,8 +286,10 @@ export const ForwardSection = z.object({
 	dest_ip: LanHostOption,
 	dest_port: PortRangeOption.optional(),
 	src_ip: list(SourceOption),
+	/** The default stands for "absent": load.ts then takes globals.reflection. */
 	reflection: FlagOption.default(true),
 });
+/** A forward; a section without its own `reflection` takes globals.reflection (load.ts). */
 export type Forward = z.infer<typeof ForwardSection>;
 
 export const TriggerSection = z.object({

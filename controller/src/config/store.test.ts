@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeProblem } from "./load";
-import { ConfigConflictError, ConfigStore } from "./store";
+import { describeProblem, loadConfig } from "./load";
+import type { Config } from "./schema";
+import { ConfigConflictError, ConfigStore, type MutationResult } from "./store";
 
 const FIXTURE = readFileSync(join(import.meta.dir, "fixtures/portrig.uci"), "utf8");
 
@@ -157,6 +158,151 @@ describe("ConfigStore", () => {
 		expect(readFileSync(join(dir, "new"), "utf8")).toBe(
 			"config dmz 'dmz'\n\toption enabled '1'\n\toption dest_ip '192.168.1.50'\n",
 		);
+	});
+
+	test("setGlobals changes only the given options, or creates `config globals 'globals'`", async () => {
+		const store = await ConfigStore.open(file);
+		const r = store.setGlobals({ reflection: false, wan_device: ["eth1", "eth2"] });
+		expect(r).toMatchObject({ ok: true, id: "globals" });
+		if (!r.ok) return;
+		expect(r.config.globals).toMatchObject({ reflection: false, wan_device: ["eth1", "eth2"] });
+		expect(r.config.forwards.find((f) => f.id === "minecraft")?.reflection).toBe(false);
+		expect(store.text).toContain(
+			"\toption trigger_timeout '600'\n\toption reflection '0'\n\tlist wan_device 'eth1'\n\tlist wan_device 'eth2'\n",
+		);
+		expect(removed(FIXTURE, store.text)).toEqual([]);
+		expect(store.setGlobals({ lan_device: ["eth1"] })).toMatchObject({
+			ok: false,
+			problems: [{ option: "lan_device", message: expect.stringContaining("also listed as WAN") }],
+		});
+		expect(store.setGlobals({ trigger_timeout: "forever" })).toMatchObject({
+			ok: false,
+			problems: [{ option: "trigger_timeout" }],
+		});
+		const bare = await ConfigStore.open(join(dir, "new"));
+		expect(bare.setGlobals({ wan_device: "eth1" })).toMatchObject({ ok: true, id: "globals" });
+		await bare.commit();
+		expect(readFileSync(join(dir, "new"), "utf8")).toBe(
+			"config globals 'globals'\n\tlist wan_device 'eth1'\n",
+		);
+	});
+
+	test("text UCI cannot hold is refused naming the option, and the file stays", async () => {
+		const store = await ConfigStore.open(file);
+		for (const name of ["a\u0000b", "a\nconfig forward 'x'", "a\rb"]) {
+			const r = store.addSection("forward", { name, src_dport: "9999", dest_ip: "192.168.1.40" });
+			expect(r).toMatchObject({
+				ok: false,
+				reason: "invalid",
+				problems: [{ option: "name", message: expect.stringContaining("control character") }],
+			});
+		}
+		expect(store.pending).toBe(false);
+		expect(store.text).toBe(FIXTURE);
+	});
+
+	test("a change to one entry is checked against the config in memory with the result a whole check gives", async () => {
+		const store = await ConfigStore.open(file);
+		const whole = () => loadConfig(store.text, file);
+		const steps: Array<[string, () => MutationResult, boolean]> = [
+			[
+				"add",
+				() =>
+					store.addSection(
+						"forward",
+						{ src_dport: "2222", dest_ip: "192.168.1.20", src_ip: ["198.51.100.0/24"] },
+						"a",
+					),
+				true,
+			],
+			[
+				"catch-all beside a restricted",
+				() => store.addSection("forward", { src_dport: "2222", dest_ip: "192.168.1.21" }, "b"),
+				true,
+			],
+			[
+				"second catch-all",
+				() => store.addSection("forward", { src_dport: "2200-2300", dest_ip: "192.168.1.22" }, "c"),
+				false,
+			],
+			[
+				"overlapping sources",
+				() =>
+					store.addSection(
+						"forward",
+						{ src_dport: "2222", dest_ip: "192.168.1.22", src_ip: "198.51.100.7" },
+						"c",
+					),
+				false,
+			],
+			[
+				"disjoint sources",
+				() =>
+					store.addSection(
+						"forward",
+						{ src_dport: "2222", dest_ip: "192.168.1.22", src_ip: "203.0.113.0/24" },
+						"c",
+					),
+				true,
+			],
+			[
+				"moving onto a forwarded port",
+				() => store.updateSection("forward", "b", { src_dport: "25565" }),
+				false,
+			],
+			[
+				"disabled may overlap",
+				() => store.updateSection("forward", "b", { src_dport: "25565", enabled: false }),
+				true,
+			],
+			[
+				"trigger opening a forwarded port",
+				() => store.addSection("trigger", { name: "T", trigger_port: "7000", open_port: ["2222"] }, "t"),
+				false,
+			],
+			[
+				"trigger",
+				() => store.addSection("trigger", { name: "T", trigger_port: "7000", open_port: ["7100-7110"] }, "t"),
+				true,
+			],
+			[
+				"trigger with a taken name",
+				() => store.addSection("trigger", { name: "T", trigger_port: "7001", open_port: ["7200"] }, "u"),
+				false,
+			],
+			[
+				"trigger opening another's port",
+				() => store.addSection("trigger", { name: "U", trigger_port: "7001", open_port: ["7105"] }, "u"),
+				false,
+			],
+			[
+				"forward onto an opened port",
+				() => store.updateSection("forward", "a", { src_dport: "7105" }),
+				false,
+			],
+			["delete", () => store.deleteSection("forward", "b"), true],
+			[
+				"port freed by the delete",
+				() => store.addSection("forward", { src_dport: "25565", dest_ip: "192.168.1.23" }, "d"),
+				false,
+			],
+		];
+		for (const [what, step, accepted] of steps) {
+			const before = store.config;
+			const r = step();
+			expect({ what, ok: r.ok }).toEqual({ what, ok: accepted });
+			if (!r.ok) {
+				expect(store.config).toBe(before as Config);
+				continue;
+			}
+			expect({ what, config: r.config }).toEqual({ what, config: whole().config as Config });
+			// Entries an add or update did not touch are the same objects (a deletion in a file with
+			// anonymous sections renames those after it, so it re-checks the whole file).
+			const touched = r.id;
+			if (what !== "delete")
+				for (const f of r.config.forwards)
+					if (f.id !== touched) expect(f).toBe(before?.forwards.find((o) => o.id === f.id) as never);
+		}
 	});
 
 	test("commit replaces the file atomically, keeping its mode and leaving no temporary file", async () => {

@@ -1,10 +1,11 @@
 // The config file as the API changes it: each mutation edits the UCI document (touching only
-// its own lines), re-validates the whole resulting document as loadDocument does (schemas +
-// rules) and is refused with those problems if anything is wrong. A valid mutation is held in
-// memory until commit() writes it atomically; restore() puts back earlier bytes when applying
-// the new config to the data plane fails. With 10,000 sections, re-validating stays cheap:
-// the edited document is lexed again only where it changed, and sections whose values did not
-// change reuse their schema results (load.ts).
+// its own lines), validates the result as loadDocument would (schemas + rules) and is refused
+// with those problems if anything is wrong. A change to one forward or trigger is checked
+// against the config in memory (load.ts checkChange: that section decoded, the rules over the
+// entries it could collide with); globals and dmz changes re-check the document, whose sections
+// reuse their earlier schema results. A valid mutation is held in memory until commit() writes
+// it atomically; restore() puts back earlier bytes when applying the new config to the data
+// plane fails. The edited document is lexed again only where it changed.
 //
 // Values come in the API's encoded form (UCI option names, values as `uci show` prints them,
 // lists as arrays; JSON numbers and booleans are accepted). Each is decoded with its option's
@@ -12,11 +13,13 @@
 // "1", "8000-8010"). A value that does not decode is written as given, for loadDocument to
 // report with the same message the file would get.
 //
+// Writes take the lock `uci commit` takes on the file (uci-lock.ts), so the two never interleave.
 // Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
+	checkChange,
 	checkDocument,
 	type DocumentResult,
 	isError,
@@ -24,22 +27,34 @@ import {
 	loadDocument,
 	type Problem,
 } from "./load";
-import { type Config, SECTION_SCHEMAS, type SectionType } from "./schema";
+import { type Config, SECTION_SCHEMAS, type SectionType, uciTextProblem } from "./schema";
 import type { UciDocument } from "./uci";
 import { isUciName } from "./uci-lexer";
+import { withUciLock } from "./uci-lock";
 
 /** Option name → value in the encoded (UCI/API) form; null (or "" or []) removes the option. */
 export type SectionValues = Record<string, unknown>;
 
+/**
+ * Which entry a mutation changed, for the data plane to render only that one: a forward or
+ * trigger by id (added, updated or deleted), or the dmz or the globals section.
+ */
+export type ChangeHint = { type: SectionType; id?: string };
+
 export type MutationResult =
-	| { ok: true; id: string; config: Config }
+	| { ok: true; id: string; config: Config; change: ChangeHint }
 	| { ok: false; reason: "invalid" | "not_found"; problems: Problem[] };
 
-/** Section types the API adds and removes; globals and dmz are single sections. */
+/** Section types the API adds and removes. */
 export type ListSectionType = "forward" | "trigger";
+/** Section types the file holds once: the API changes their options. */
+export type SingleSectionType = "globals" | "dmz";
 
 /** Prefixes of the names given to sections the API creates. */
 const NAME_PREFIX: Record<ListSectionType, string> = { forward: "fwd", trigger: "trg" };
+
+/** How long a write waits for a `uci commit` of the same file to finish. */
+const LOCK_TIMEOUT_MS = 5000;
 
 /** The file changed on disk since it was read: commit() refuses to overwrite that change. */
 export class ConfigConflictError extends Error {
@@ -61,6 +76,8 @@ export class ConfigStore {
 	private constructor(
 		readonly file: string,
 		text: string,
+		/** How long a write waits for libuci's lock on the file (uci-lock.ts). */
+		private readonly lockTimeoutMs: number,
 	) {
 		this.disk = text;
 		this.state = read(text, file);
@@ -68,8 +85,8 @@ export class ConfigStore {
 	}
 
 	/** Reads the file (a missing file is an empty config); throws when it cannot be read. */
-	static async open(file: string): Promise<ConfigStore> {
-		return new ConfigStore(file, await readText(file));
+	static async open(file: string, options: { lockTimeoutMs?: number } = {}): Promise<ConfigStore> {
+		return new ConfigStore(file, await readText(file), options.lockTimeoutMs ?? LOCK_TIMEOUT_MS);
 	}
 
 	/** Current bytes: the file's, or those of a mutation not yet committed. */
@@ -121,7 +138,7 @@ export class ConfigStore {
 		const present = Object.fromEntries(
 			Object.entries(encoded.values).filter((e): e is [string, string | string[]] => e[1] !== null),
 		);
-		return this.accept(base.addSection(type, id, present).document, id);
+		return this.accept(base.addSection(type, id, present).document, { type, id });
 	}
 
 	/** Changes the given options only: absent ones stay, null (or "" or []) removes one. */
@@ -131,27 +148,24 @@ export class ConfigStore {
 		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
 		const encoded = encodeValues(this.file, type, values, id);
 		if (!encoded.ok) return encoded;
-		return this.accept(applyValues(base, id, encoded.values), id);
+		return this.accept(applyValues(base, id, encoded.values), { type, id });
 	}
 
 	deleteSection(type: ListSectionType, id: string): MutationResult {
 		const base = this.state.document;
 		if (!base) return this.refuse();
 		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
-		return this.accept(base.deleteSection(id), id);
+		return this.accept(base.deleteSection(id), { type, id });
 	}
 
 	/** Updates the dmz section like updateSection, creating `config dmz 'dmz'` if there is none. */
 	setDmz(values: SectionValues): MutationResult {
-		const base = this.state.document;
-		if (!base) return this.refuse();
-		const encoded = encodeValues(this.file, "dmz", values);
-		if (!encoded.ok) return encoded;
-		const existing = base.sections.find((s) => s.type === "dmz");
-		if (existing) return this.accept(applyValues(base, existing.id, encoded.values), existing.id);
-		const id = freeName(base, "dmz", "");
-		const added = base.addSection("dmz", id, {});
-		return this.accept(applyValues(added.document, id, encoded.values), id);
+		return this.setSingle("dmz", values);
+	}
+
+	/** Updates the globals section like updateSection, creating `config globals 'globals'` if there is none. */
+	setGlobals(values: SectionValues): MutationResult {
+		return this.setSingle("globals", values);
 	}
 
 	/**
@@ -161,21 +175,35 @@ export class ConfigStore {
 	 */
 	async commit(): Promise<void> {
 		if (!this.pending) return;
-		if ((await readText(this.file)) !== this.disk) {
-			await this.reload();
-			throw new ConfigConflictError(this.file);
-		}
-		await writeAtomically(this.file, this.state.text);
+		await withUciLock(this.file, this.lockTimeoutMs, async () => {
+			if ((await readText(this.file)) !== this.disk) {
+				await this.reload();
+				throw new ConfigConflictError(this.file);
+			}
+			await writeAtomically(this.file, this.state.text);
+		});
 		this.disk = this.state.text;
 	}
 
 	/** Puts back earlier bytes (from `text` before a mutation) on disk and in memory. */
 	async restore(previous: string): Promise<LoadResult> {
-		await writeAtomically(this.file, previous);
+		await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, previous));
 		this.disk = previous;
 		this.state = read(previous, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
+	}
+
+	private setSingle(type: SingleSectionType, values: SectionValues): MutationResult {
+		const base = this.state.document;
+		if (!base) return this.refuse();
+		const encoded = encodeValues(this.file, type, values);
+		if (!encoded.ok) return encoded;
+		const existing = base.sections.find((s) => s.type === type);
+		if (existing) return this.accept(applyValues(base, existing.id, encoded.values), { type }, existing.id);
+		const id = freeName(base, type, "");
+		const added = base.addSection(type, id, {});
+		return this.accept(applyValues(added.document, id, encoded.values), { type }, id);
 	}
 
 	private result(): LoadResult {
@@ -189,8 +217,13 @@ export class ConfigStore {
 	}
 
 	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
-	private accept(document: UciDocument, id: string): MutationResult {
-		const next = { text: document.text, ...checkDocument(document, this.file, this.state.decoded) };
+	private accept(document: UciDocument, change: ChangeHint, id = change.id as string): MutationResult {
+		const { config } = this.state;
+		const checked =
+			config && (change.type === "forward" || change.type === "trigger")
+				? checkChange(document, this.file, { ...this.state, config }, { type: change.type, id })
+				: checkDocument(document, this.file, this.state.decoded);
+		const next = { text: document.text, ...checked };
 		if (!next.config) {
 			// Problems of the section being changed first: they are the likely answer to the caller.
 			const problems = next.problems
@@ -200,7 +233,7 @@ export class ConfigStore {
 		}
 		this.state = next;
 		this.valid = next.config;
-		return { ok: true, id, config: next.config };
+		return { ok: true, id, config: next.config, change };
 	}
 }
 
@@ -243,6 +276,7 @@ function encodeValues(file: string, type: SectionType, values: SectionValues, id
 			out[option] = null;
 		else if (!isScalar(value) && !(Array.isArray(value) && value.every(isScalar)))
 			problem("must be text, a number, a boolean or a list of them");
+		else if (unstorable(value)) problem(unstorable(value) as string);
 		else {
 			const decoded = codec.safeDecode(value);
 			const text = decoded.success ? codec.encode(decoded.data) : value;
@@ -256,6 +290,10 @@ type CodecLike = {
 	safeDecode(v: unknown): { success: boolean; data?: unknown };
 	encode(v: unknown): unknown;
 };
+
+/** Why the file could not hold a value (or one of a list's items); checked before any edit. */
+const unstorable = (value: unknown): string | undefined =>
+	(Array.isArray(value) ? value : [value]).map((v) => uciTextProblem(String(v))).find(Boolean);
 
 const isScalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
 

@@ -278,3 +278,65 @@ describe("editing touches only its own lines", () => {
 		);
 	});
 });
+
+describe("parsing an edited text against the document it came from", () => {
+	/** Everything a document says about its sections, lines included. */
+	const view = (doc: UciDocument) => ({
+		package: doc.package,
+		text: doc.toString(),
+		sections: doc.sections.map((s) => ({ ...s, entries: [...s.entries.values()] })),
+	});
+	const edits: Array<[string, (text: string) => string]> = [
+		["append a section", (t) => `${t}\nconfig forward 'added'\n\toption src_dport '1'\n`],
+		["append an anonymous section", (t) => `${t}\nconfig forward\n\toption src_dport '1'\n`],
+		["append an option to the last section", (t) => `${t}\toption extra 'x'\n`],
+		["change the first value", (t) => t.replace(/'[^']*'/, "'changed'")],
+		[
+			"change a value in the middle",
+			(t) => t.slice(0, t.length / 2) + t.slice(t.length / 2).replace(/'[^']*'/, "'mid'"),
+		],
+		[
+			"drop the middle line",
+			(t) =>
+				t
+					.split("\n")
+					.filter((_, i, all) => i !== Math.floor(all.length / 2))
+					.join("\n"),
+		],
+		[
+			"reopen the first named section at the end",
+			(t) => `${t}\nconfig globals 'globals'\n\toption again '1'\n`,
+		],
+		["a package line first", (t) => `package portrig\n${t}`],
+	];
+	const files = ["portrig.uci", "network.uci", "syntax-edge.uci", "crlf.uci"];
+	for (const name of files)
+		for (const [what, edit] of edits)
+			test(`${name}: ${what} reads as a fresh parse does`, () => {
+				const before = UciDocument.parse(fixture(name));
+				const text = edit(before.toString());
+				let fresh: ReturnType<typeof view> | string;
+				try {
+					fresh = view(UciDocument.parse(text));
+				} catch (e) {
+					fresh = String(e);
+				}
+				let incremental: ReturnType<typeof view> | string;
+				try {
+					incremental = view(UciDocument.parse(text, before));
+				} catch (e) {
+					incremental = String(e);
+				}
+				expect(incremental).toEqual(fresh);
+			});
+
+	test("edits through the API keep the sections before the change as the same objects", () => {
+		const before = UciDocument.parse(fixture("portrig.uci"));
+		const added = before.addSection("forward", "added", { src_dport: "1" }).document;
+		const last = before.sections.length - 1;
+		before.sections.slice(0, last).forEach((s, i) => {
+			expect(added.sections[i]).toBe(s);
+		});
+		expect(view(added)).toEqual(view(UciDocument.parse(added.toString())));
+	});
+});

@@ -70,6 +70,35 @@ export function quoteUci(value: string, like = "'"): string {
 type Block = { header: Statement; options: Statement[] };
 type SectionState = UciSection & { blocks: Block[] };
 
+/**
+ * The sections of `before` a new document can share: those wholly inside the leading chunks the
+ * lexer kept (the same objects), up to the last section that starts there, which later lines
+ * may extend; parsing resumes at that section's `config` line. Nothing is shared when `before`
+ * has a reopened section (a later block could belong to a shared one).
+ */
+function keptSections(
+	before: UciDocument,
+	chunks: readonly Chunk[],
+): { sections: SectionState[]; fromChunk: number } {
+	const all = before.sections as readonly SectionState[];
+	const none = { sections: [], fromChunk: 0 };
+	if (all.some((s) => s.reopenedAt.length)) return none;
+	let same = 0;
+	while (same < chunks.length && chunks[same] === before.chunks[same]) same++;
+	// The sections whose `config` line is in the kept chunks (in file order: binary search); the
+	// last of them may go on.
+	let open = 0;
+	let hi = all.length;
+	while (open < hi) {
+		const mid = (open + hi) >> 1;
+		if (before.chunkOf((all[mid] as SectionState).blocks[0]?.header as Statement) < same) open = mid + 1;
+		else hi = mid;
+	}
+	if (open === 0) return none;
+	const last = all[open - 1] as SectionState;
+	return { sections: all.slice(0, open - 1), fromChunk: before.chunkOf(last.blocks[0]?.header as Statement) };
+}
+
 export class UciDocument {
 	readonly sections: readonly UciSection[];
 	/** `package NAME` when the file has one. */
@@ -81,19 +110,27 @@ export class UciDocument {
 		readonly text: string,
 		/** The text's lines with their statements (lexUci). */
 		readonly chunks: readonly Chunk[],
+		before?: UciDocument,
 	) {
 		this.eol = /\r?\n/.exec(text)?.[0] ?? "\n";
-		const sections: SectionState[] = [];
+		const kept = before ? keptSections(before, chunks) : { sections: [], fromChunk: 0 };
+		const sections: SectionState[] = kept.sections.slice();
 		const perType = new Map<string, number>();
+		for (const section of sections) {
+			perType.set(section.type, section.index + 1);
+			if (!this.byId.has(section.id)) this.byId.set(section.id, section);
+		}
+		const fresh: SectionState[] = [];
 		let current: SectionState | undefined;
-		let pkg: string | undefined;
-		for (const chunk of chunks)
-			for (const st of chunk.statements) {
+		// `package` can only precede the first section: before fromChunk, unchanged.
+		let pkg: string | undefined = kept.fromChunk > 0 ? before?.package : undefined;
+		for (let i = kept.fromChunk; i < chunks.length; i++)
+			for (const st of (chunks[i] as Chunk).statements) {
 				if (st.keyword === "package") {
 					if (sections.length) throw new UciParseError(st.line, "'package' after the first 'config' line");
 					pkg = arg(st, 0).value;
 				} else if (st.keyword === "config") {
-					current = this.open(st, sections, perType);
+					current = this.open(st, sections, perType, fresh);
 				} else {
 					current?.blocks.at(-1)?.options.push(st);
 				}
@@ -104,18 +141,27 @@ export class UciDocument {
 			lines ??= new LineIndex(text);
 			return lines.lineOf(offset);
 		};
-		for (const s of sections) s.entries = readEntries(s.blocks, text, lineOf);
+		for (const s of fresh) s.entries = readEntries(s.blocks, text, lineOf);
 		this.sections = sections;
 		this.package = pkg;
 	}
 
-	/** Parses a text; given the document it was edited from, lexes only the lines that differ. */
+	/**
+	 * Parses a text; given the document it was edited from, lexes only the lines that differ and
+	 * keeps the sections that lie wholly before the first of them.
+	 */
 	static parse(text: string, before?: UciDocument): UciDocument {
-		return new UciDocument(text, lexUci(text, before));
+		return new UciDocument(text, lexUci(text, before), before);
 	}
 
 	/** A `config` line: a new section, or libuci's reopening of a named one (same type only). */
-	private open(st: Statement, sections: SectionState[], perType: Map<string, number>): SectionState {
+	/** `fresh` collects the sections whose entries are still to be read. */
+	private open(
+		st: Statement,
+		sections: SectionState[],
+		perType: Map<string, number>,
+		fresh: SectionState[],
+	): SectionState {
 		const type = arg(st, 0).value;
 		const name = arg(st, 1).value || undefined;
 		const existing = name === undefined ? undefined : this.byId.get(name);
@@ -126,9 +172,16 @@ export class UciDocument {
 					st.line,
 					`section '${name}' (type '${existing.type}', line ${existing.line}) is reopened with type '${type}'`,
 				);
-			existing.reopenedAt.push(st.line);
-			existing.blocks.push({ header: st, options: [] });
-			return existing;
+			// A copy: the section may be shared with the document this one was edited from.
+			const reopened: SectionState = {
+				...existing,
+				reopenedAt: [...existing.reopenedAt, st.line],
+				blocks: [...existing.blocks, { header: st, options: [] }],
+			};
+			sections[sections.indexOf(existing)] = reopened;
+			this.byId.set(reopened.id, reopened);
+			fresh.push(reopened);
+			return reopened;
 		}
 		const index = perType.get(type) ?? 0;
 		perType.set(type, index + 1);
@@ -143,6 +196,7 @@ export class UciDocument {
 			blocks: [{ header: st, options: [] }],
 		};
 		sections.push(section);
+		fresh.push(section);
 		if (!this.byId.has(section.id)) this.byId.set(section.id, section);
 		return section;
 	}
@@ -311,6 +365,10 @@ export class UciDocument {
 	}
 
 	/** Index of the chunk a statement of this document was read from. */
+	chunkOf(st: Statement): number {
+		return this.chunkIndex(st);
+	}
+
 	private chunkIndex(st: Statement): number {
 		let lo = 0;
 		let hi = this.chunks.length - 1;

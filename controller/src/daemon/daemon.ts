@@ -10,17 +10,18 @@ import { type ConfigChange, type Core, invoke, type OpeningReply } from "../api/
 import { UbusTransport } from "../api/ubus-transport";
 import { describeProblem, formatProblem, isError, type Problem } from "../config/load";
 import { type Config, GlobalsSection } from "../config/schema";
-import { ConfigStore, type MutationResult } from "../config/store";
+import { type ChangeHint, ConfigStore, type MutationResult } from "../config/store";
 import { type Counters, countConnections } from "../counters/counters";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
 import { dumpConntrack } from "../netlink/events";
-import { type ApplyResult, type ChangeHint, DataPlane } from "../ruleset/dataplane";
+import { type ApplyResult, DataPlane } from "../ruleset/dataplane";
 import { CT_MARK } from "../ruleset/layout";
 import type { Env } from "../ruleset/render";
 import { TriggerManager } from "../triggers/manager";
 import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
+import { collectGarbageSoon } from "./garbage";
 import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
 import { TableWatch } from "./table-watch";
@@ -109,6 +110,7 @@ export class Daemon implements Core {
 		this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
+		collectGarbageSoon();
 		log(
 			"notice",
 			`started: ${config.forwards.length} forwards, ${config.triggers.length} triggers, dmz ${config.dmz.enabled ? "on" : "off"}; config ${this.options.configFile}, control socket ${this.options.controlSocket}`,
@@ -200,12 +202,13 @@ export class Daemon implements Core {
 				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(e)}`);
 			}
 			try {
-				await this.apply(result.config);
+				await this.apply(result.config, result.change);
 			} catch (e) {
 				await this.rollBack(store, previous);
 				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(e));
 			}
 			log("notice", `${describeChange(change)} '${result.id}': done`);
+			collectGarbageSoon();
 			return result.id;
 		});
 	}
@@ -223,6 +226,7 @@ export class Daemon implements Core {
 				);
 			});
 			log("notice", `reloaded ${store.file}`);
+			collectGarbageSoon();
 		});
 	}
 
@@ -368,12 +372,12 @@ function mutate(store: ConfigStore, change: ConfigChange): MutationResult {
 		case "delete":
 			return store.deleteSection(change.type, change.id);
 		case "set":
-			return store.setDmz(change.options);
+			return change.type === "dmz" ? store.setDmz(change.options) : store.setGlobals(change.options);
 	}
 }
 
 function describeChange(change: ConfigChange): string {
-	return change.op === "set" ? "set dmz" : `${change.op} ${change.type}`;
+	return `${change.op} ${change.type}`;
 }
 
 /** A mutation the store refused → INVALID_ARGUMENT (or NOT_FOUND) naming the option at fault. */

@@ -17,6 +17,7 @@
 // Watching: a 1 s poll of the router's listening sockets keeps the DMZ's router_ports set
 // current; table deletion is followed by daemon/table-watch.ts.
 import type { Config } from "../config/schema";
+import type { ChangeHint } from "../config/store";
 import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
 import { NftCommand } from "./command";
@@ -40,9 +41,6 @@ import { isMissing, type NftRunner, type RunnerKind } from "./runner";
 import type { RulesetSpec } from "./spec";
 import { Transaction } from "./transaction";
 import { triggerPart } from "./triggers";
-
-/** What changed since the last apply (Daemon.change passes it): lets the apply render less. */
-export type ChangeHint = { type: "forward" | "trigger" | "dmz" | "globals"; id?: string };
 
 export type DataPlaneOptions = {
 	/** Command prefix for nft and for reading /proc/net (tests run the router in a namespace). */
@@ -116,7 +114,8 @@ export class DataPlane {
 	/**
 	 * Makes the table match `config` in one transaction. Without `env.routerPorts`, the router's
 	 * listening sockets are discovered (and kept current by watch()). Throws NftError with nft's
-	 * message when nft refuses; the previous ruleset then stays in force.
+	 * message when nft refuses; the previous ruleset then stays in force. `change` names the one
+	 * entry an API mutation changed (a full render is always correct; an incremental one may use it).
 	 */
 	apply(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
 		return this.serial.run(() => this.applyNow(config, env, change));

@@ -32,6 +32,9 @@ export class ReplayUbusd {
 	private listener: UnixSocketListener<undefined> | undefined;
 	private readonly sessions: Session[] = [];
 	private next = 0;
+	/** Per socket, what a partial write waits on (frames of up to 1 MiB do not fit one write). */
+	private readonly drained = new Map<Socket<undefined>, () => void>();
+	private readonly closed = new WeakSet<Socket<undefined>>();
 
 	constructor(
 		readonly path: string,
@@ -61,8 +64,13 @@ export class ReplayUbusd {
 						else entry.session.frames.push(event.frame);
 					}
 				},
+				drain: (socket) => {
+					this.drained.get(socket)?.();
+				},
 				close: (socket) => {
 					readers.delete(socket);
+					this.closed.add(socket);
+					this.drained.get(socket)?.();
 				},
 			},
 		});
@@ -89,8 +97,8 @@ export class ReplayUbusd {
 
 	private async play(socket: Socket<undefined>, session: Session, script: Step[]): Promise<void> {
 		for (const step of script) {
-			if ("send" in step) socket.write(step.send.frame);
-			else if ("inject" in step) socket.write(step.inject);
+			if ("send" in step) await this.writeAll(socket, step.send.frame);
+			else if ("inject" in step) await this.writeAll(socket, step.inject);
 			else if ("close" in step) {
 				socket.end();
 				return;
@@ -98,6 +106,14 @@ export class ReplayUbusd {
 				const actual = await this.nextFrame(session);
 				session.exchanges.push({ expected: step.expect, actual });
 			}
+		}
+	}
+
+	private async writeAll(socket: Socket<undefined>, bytes: Uint8Array): Promise<void> {
+		for (let offset = 0; ; ) {
+			offset += Math.max(0, socket.write(bytes.subarray(offset)));
+			if (offset >= bytes.length || this.closed.has(socket)) return;
+			await new Promise<void>((resolve) => this.drained.set(socket, resolve));
 		}
 	}
 

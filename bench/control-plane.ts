@@ -1,0 +1,290 @@
+// Control-plane benchmarks: `portrig daemon` in the lab router (fw4's ruleset loaded) with 1 and
+// with 10,000 forwards in its config.
+//  - add_forward, update_forward, delete_forward over the control socket: request → reply, and
+//    for add and update request → first answered connection from a WAN host to the new port;
+//  - the daemon's resident memory: idle after start, peak during the 60 consecutive adds (the
+//    kernel's high-water mark, reset before them), idle after them;
+//  - `reload` of the whole file: time to the reply and peak memory;
+//  - the config side alone (ConfigStore in this process), to tell its share from the data plane's.
+// Times are wall clock on this machine, memory from /proc/PID/status (VmRSS, VmHWM).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { callControlSocket } from "../controller/src/api/control-socket";
+import { ConfigStore, type MutationResult } from "../controller/src/config/store";
+import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
+import { ADDR, Lab, LineReader, REPO } from "../test-vm/lib/lab";
+import { waitFor } from "../test-vm/lib/wait";
+import { type Bench, percentile, progress } from "./bench";
+
+const SIZES = [1, 10_000];
+const FIRST_PORT = 10_000;
+const ADDS = 60;
+/** Update and delete samples (each on one of the forwards just added). */
+const CHANGES = 30;
+const BUN = join(REPO, "node_modules", ".bin", "bun");
+
+/** `n` forwards, tcp FIRST_PORT… → lan1:80, as a UCI file. */
+export function uciForwards(n: number): string {
+	const forwards = Array.from(
+		{ length: n },
+		(_, i) =>
+			`\nconfig forward 'f${i}'\n\toption proto 'tcp'\n\toption src_dport '${FIRST_PORT + i}'\n\toption dest_ip '${ADDR.lan1.v4}'\n\toption dest_port '80'\n`,
+	);
+	return LAB_GLOBALS + forwards.join("");
+}
+
+/** Megabytes of a /proc/PID/status field (VmRSS, VmHWM). */
+function memoryMB(pid: number, field: "VmRSS" | "VmHWM"): number {
+	const line = readFileSync(`/proc/${pid}/status`, "utf8")
+		.split("\n")
+		.find((l) => l.startsWith(`${field}:`));
+	return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) / 1024;
+}
+
+/** Starts a new high-water mark of the process's resident memory (proc(5): clear_refs 5). */
+function resetPeak(pid: number): void {
+	writeFileSync(`/proc/${pid}/clear_refs`, "5");
+}
+
+/** The daemon's resident memory once it has stopped moving (garbage collection settles it). */
+async function idleMB(pid: number): Promise<number> {
+	let last = memoryMB(pid, "VmRSS");
+	let steady = 0;
+	await waitFor(
+		"the daemon's memory to settle",
+		async () => {
+			const now = memoryMB(pid, "VmRSS");
+			steady = Math.abs(now - last) < 0.5 ? steady + 1 : 0;
+			last = now;
+			return steady >= 5;
+		},
+		30_000,
+		200,
+	);
+	return last;
+}
+
+type Timed = { reply: number[]; effect: number[] };
+
+/** Runs `call` while a WAN host tries `port`; the reply time and the first answered connection. */
+async function timedEffect(
+	lab: Lab,
+	daemon: RunningDaemon,
+	port: number,
+	call: () => Promise<unknown>,
+	into: Timed,
+): Promise<void> {
+	const waiter = lab.spawn(
+		"wan1",
+		[BUN, join(import.meta.dir, "await-open.ts"), ADDR.router.v4, String(port), "30000"],
+		{
+			stdout: "pipe",
+		},
+	);
+	try {
+		const lines = new LineReader(waiter.proc.stdout as ReadableStream<Uint8Array>);
+		if ((await lines.next(5000)) !== "ready") throw new Error("the connection waiter did not start");
+		const t0 = Date.now();
+		await call();
+		into.reply.push(Date.now() - t0);
+		const answered = Number(await lines.next(30_000));
+		if (!(answered > 0)) throw new Error(`port ${port} never answered (daemon ${daemon.pid})`);
+		into.effect.push(answered - t0);
+	} finally {
+		await waiter.stop();
+	}
+}
+
+async function ok(socket: string, method: string, args: Record<string, unknown>) {
+	const r = await callControlSocket(socket, method, args);
+	if (!r.ok) throw new Error(`${method} failed: ${JSON.stringify(r.error)}`);
+	return r.result;
+}
+
+type SizeResult = {
+	size: number;
+	startS: number;
+	idleMB: number;
+	add: Timed;
+	addPeakMB: number;
+	afterAddsMB: number;
+	update: Timed;
+	remove: number[];
+	reloadMs: number;
+	reloadPeakMB: number;
+};
+
+async function measure(lab: Lab, size: number): Promise<SizeResult> {
+	const started = performance.now();
+	const daemon = await startDaemon(lab, uciForwards(size), { timeoutMs: 180_000 });
+	const startS = (performance.now() - started) / 1000;
+	const socket = daemon.controlSocket;
+	try {
+		if (!readFileSync(`/proc/${daemon.pid}/cmdline`, "utf8").includes("daemon"))
+			throw new Error(`process ${daemon.pid} is not the daemon`);
+		const idle = await idleMB(daemon.pid);
+		progress(`${size} forwards: started in ${startS.toFixed(1)} s, idle ${idle.toFixed(0)} MB`);
+
+		const add: Timed = { reply: [], effect: [] };
+		const ids: string[] = [];
+		resetPeak(daemon.pid);
+		for (let k = 0; k < ADDS; k++) {
+			const port = 40_000 + k;
+			await timedEffect(
+				lab,
+				daemon,
+				port,
+				async () => {
+					const r = (await ok(socket, "add_forward", {
+						proto: "tcp",
+						src_dport: String(port),
+						dest_ip: ADDR.lan1.v4,
+						dest_port: "80",
+					})) as { id: string };
+					ids.push(r.id);
+				},
+				add,
+			);
+		}
+		const addPeakMB = memoryMB(daemon.pid, "VmHWM");
+		const afterAddsMB = await idleMB(daemon.pid);
+		progress(
+			`${size} forwards: add p50 reply ${percentile(add.reply, 50)} ms, peak ${addPeakMB.toFixed(0)} MB`,
+		);
+
+		const update: Timed = { reply: [], effect: [] };
+		for (let k = 0; k < CHANGES; k++) {
+			const port = 45_000 + k;
+			await timedEffect(
+				lab,
+				daemon,
+				port,
+				() => ok(socket, "update_forward", { id: ids[k], src_dport: String(port) }),
+				update,
+			);
+		}
+		const remove: number[] = [];
+		for (let k = 0; k < CHANGES; k++) {
+			const t0 = Date.now();
+			await ok(socket, "delete_forward", { id: ids[k] });
+			remove.push(Date.now() - t0);
+		}
+
+		resetPeak(daemon.pid);
+		const t0 = Date.now();
+		await ok(socket, "reload", {});
+		const reloadMs = Date.now() - t0;
+		const reloadPeakMB = memoryMB(daemon.pid, "VmHWM");
+		progress(`${size} forwards: reload ${reloadMs} ms, peak ${reloadPeakMB.toFixed(0)} MB`);
+		return {
+			size,
+			startS,
+			idleMB: idle,
+			add,
+			addPeakMB,
+			afterAddsMB,
+			update,
+			remove,
+			reloadMs,
+			reloadPeakMB,
+		};
+	} finally {
+		await daemon.stop();
+	}
+}
+
+/**
+ * The config side alone, in this process: ConfigStore.addSection (validate against the config
+ * in memory, edit the document) + commit (lock, atomic write), as the daemon runs them before
+ * handing the config to the data plane.
+ */
+async function storeCost(
+	size: number,
+): Promise<{ size: number; add: number[]; update: number[]; remove: number[] }> {
+	const dir = mkdtempSync(join(tmpdir(), "portrig-bench-store-"));
+	try {
+		const file = join(dir, "portrig");
+		writeFileSync(file, uciForwards(size));
+		const store = await ConfigStore.open(file);
+		const timed = async (into: number[], change: () => MutationResult) => {
+			const t0 = performance.now();
+			const r = change();
+			if (!r.ok) throw new Error(JSON.stringify(r.problems[0]));
+			await store.commit();
+			into.push(performance.now() - t0);
+			return r.id;
+		};
+		const result = { size, add: [] as number[], update: [] as number[], remove: [] as number[] };
+		const ids: string[] = [];
+		for (let k = 0; k < ADDS; k++)
+			ids.push(
+				await timed(result.add, () =>
+					store.addSection("forward", { proto: "tcp", src_dport: String(40_000 + k), dest_ip: ADDR.lan1.v4 }),
+				),
+			);
+		for (const [k, id] of ids.slice(0, CHANGES).entries())
+			await timed(result.update, () => store.updateSection("forward", id, { src_dport: String(45_000 + k) }));
+		for (const id of ids.slice(0, CHANGES))
+			await timed(result.remove, () => store.deleteSection("forward", id));
+		return result;
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+const p = (values: number[], q: number) => percentile(values, q).toFixed(0);
+const p1 = (values: number[], q: number) => percentile(values, q).toFixed(1);
+
+export const controlPlaneBench: Bench = {
+	name: "control-plane",
+	run: async () => {
+		const store = [];
+		for (const size of SIZES) store.push(await storeCost(size));
+		const lab = await Lab.up();
+		const results: SizeResult[] = [];
+		try {
+			await lab.serve("lan1", "tcp", [80]);
+			for (const size of SIZES) results.push(await measure(lab, size));
+		} finally {
+			await lab.down();
+		}
+		const n = (size: number) => size.toLocaleString("en");
+		return [
+			"## Control plane: changes through the API, memory, reload",
+			"",
+			"`portrig daemon` (the glibc build, `make build`) in the lab router with 1 or 10,000 forwards",
+			`in its config. ${ADDS} consecutive \`add_forward\`, then ${CHANGES} \`update_forward\` (a new src_dport)`,
+			`and ${CHANGES} \`delete_forward\` over the control socket. Reply = request → reply; effect =`,
+			"request → first connection from a WAN host to the new port answered (it tries every 2 ms).",
+			"",
+			"| forwards | add reply p50 / p99 ms | add effect p50 / p99 ms | update reply p50 / p99 | update effect p50 / p99 | delete reply p50 / p99 |",
+			"| --- | ---: | ---: | ---: | ---: | ---: |",
+			...results.map(
+				(r) =>
+					`| ${n(r.size)} | ${p(r.add.reply, 50)} / ${p(r.add.reply, 99)} | ${p(r.add.effect, 50)} / ${p(r.add.effect, 99)} | ${p(r.update.reply, 50)} / ${p(r.update.reply, 99)} | ${p(r.update.effect, 50)} / ${p(r.update.effect, 99)} | ${p(r.remove, 50)} / ${p(r.remove, 99)} |`,
+			),
+			"",
+			"Of that, the config side alone (validate against the config in memory, edit the UCI",
+			"document, lock and write the file atomically), in one process without the data plane:",
+			"",
+			"| forwards | add p50 / p99 ms | update p50 / p99 ms | delete p50 / p99 ms |",
+			"| --- | ---: | ---: | ---: |",
+			...store.map(
+				(r) =>
+					`| ${n(r.size)} | ${p1(r.add, 50)} / ${p1(r.add, 99)} | ${p1(r.update, 50)} / ${p1(r.update, 99)} | ${p1(r.remove, 50)} / ${p1(r.remove, 99)} |`,
+			),
+			"",
+			"Resident memory of the daemon (MB): idle = steady after start; peak = high-water mark during",
+			`the ${ADDS} adds (reset before them); reload = \`reload\` of the whole file, time and peak.`,
+			"",
+			"| forwards | start s | idle MB | peak during adds MB | idle after adds MB | reload ms | reload peak MB |",
+			"| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+			...results.map(
+				(r) =>
+					`| ${n(r.size)} | ${r.startS.toFixed(1)} | ${r.idleMB.toFixed(0)} | ${r.addPeakMB.toFixed(0)} | ${r.afterAddsMB.toFixed(0)} | ${r.reloadMs} | ${r.reloadPeakMB.toFixed(0)} |`,
+			),
+			"",
+		].join("\n");
+	},
+};
