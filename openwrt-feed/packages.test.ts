@@ -323,7 +323,7 @@ describe("the init script", () => {
 		expect(r.err).toBe("");
 		expect(r.out.trim().split("\n")).toEqual([
 			"open",
-			"param command /usr/sbin/portrig daemon --config /etc/config/portrig",
+			"param command /usr/sbin/portrig daemon --config /etc/config/portrig --log syslog",
 			"param respawn 3600 5 5",
 			"param term_timeout 10",
 			"param stdout 1",
@@ -333,6 +333,24 @@ describe("the init script", () => {
 			"signal portrig * HUP",
 			"order 21 10 1",
 		]);
+	});
+
+	test("restart asks the running daemon to leave its table for the next one, then stops and starts", () => {
+		const harness = (running: boolean) =>
+			[
+				`pidof() { ${running ? "return 0" : "return 1"}; }`,
+				'touch() { echo "touch $*"; }',
+				'stop() { echo "stop"; }',
+				'start() { echo "start"; }',
+				`. "${script}"`,
+				"restart",
+			].join("\n");
+		expect(run(["sh", "-c", harness(true)]).out.trim().split("\n")).toEqual([
+			"touch /var/run/portrig.keep-table",
+			"stop",
+			"start",
+		]);
+		expect(run(["sh", "-c", harness(false)]).out.trim().split("\n")).toEqual(["stop", "start"]);
 	});
 
 	test("starts after the firewall (START 19) so fw4's include is in place", () => {
