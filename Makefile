@@ -4,8 +4,11 @@
 BIN      := node_modules/.bin
 BUN      := $(BIN)/bun
 ENTRY    := controller/src/cli/main.ts
-SOURCES  := $(shell find controller/src -name '*.ts' ! -name '*.test.ts' 2>/dev/null) package.json
-COMPILE  := $(BUN) build --compile --minify --sourcemap=none
+SOURCES  := $(shell find controller/src -name '*.ts' ! -name '*.test.ts' 2>/dev/null) package.json Makefile
+# Not read at start: a .env or bunfig.toml in the working directory (Bun's default for --compile).
+# docs/size.md: why the other size options are not taken.
+COMPILE  := $(BUN) build --compile --minify --sourcemap=none --no-compile-autoload-dotenv \
+	--no-compile-autoload-bunfig
 
 .PHONY: all build dist deps lint test unit lab lab-down bench package clean arm64-check
 

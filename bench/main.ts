@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { type Bench, machine } from "./bench";
 import { forwardsBench } from "./forwards";
 import { netlinkBench } from "./netlink";
+import { sizeBench } from "./size";
 import { triggersBench } from "./triggers";
 
-const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench];
+const BENCHES: Bench[] = [forwardsBench, triggersBench, netlinkBench, sizeBench];
 
 const sections: string[] = [];
 for (const bench of BENCHES) sections.push(await bench.run());
