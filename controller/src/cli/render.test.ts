@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, LAB_GLOBALS, PORTRIG } from "../../../test-vm/lib/daemon";
+import { run } from "../../../test-vm/lib/lab";
 import { loadConfig } from "../config/load";
 import { renderRuleset } from "../ruleset/render";
 
@@ -29,16 +30,6 @@ beforeAll(() => {
 	dir = mkdtempSync(join(tmpdir(), "portrig-render-"));
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-	const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
-	const [stdout, stderr, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	return { code, stdout, stderr };
-}
 
 function file(name: string, text: string): string {
 	const path = join(dir, name);
