@@ -9,6 +9,7 @@ import { dataplaneBench } from "./dataplane";
 import { forwardsBench } from "./forwards";
 import { keepaliveBench } from "./keepalive";
 import { netlinkBench } from "./netlink";
+import { sizeBench } from "./size";
 import { triggersBench } from "./triggers";
 
 const BENCHES: Bench[] = [
@@ -18,6 +19,7 @@ const BENCHES: Bench[] = [
 	triggersBench,
 	netlinkBench,
 	keepaliveBench,
+	sizeBench,
 ];
 
 // BENCH_ONLY=control-plane,forwards runs only those.

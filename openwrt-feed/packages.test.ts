@@ -345,12 +345,16 @@ describe("the init script", () => {
 				`. "${script}"`,
 				"restart",
 			].join("\n");
-		expect(run(["sh", "-c", harness(true)]).out.trim().split("\n")).toEqual([
-			"touch /var/run/portrig.keep-table",
-			"stop",
-			"start",
-		]);
-		expect(run(["sh", "-c", harness(false)]).out.trim().split("\n")).toEqual(["stop", "start"]);
+		expect(
+			run(["sh", "-c", harness(true)])
+				.out.trim()
+				.split("\n"),
+		).toEqual(["touch /var/run/portrig.keep-table", "stop", "start"]);
+		expect(
+			run(["sh", "-c", harness(false)])
+				.out.trim()
+				.split("\n"),
+		).toEqual(["stop", "start"]);
 	});
 
 	test("starts after the firewall (START 19) so fw4's include is in place", () => {

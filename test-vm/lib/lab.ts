@@ -67,7 +67,8 @@ function installExitHooks(): void {
 		});
 }
 
-async function run(argv: string[], env?: Record<string, string>, input?: string): Promise<ExecResult> {
+/** Runs `argv` to its end: exit code, stdout, stderr. `env` adds to this process's environment. */
+export async function run(argv: string[], env?: Record<string, string>, input?: string): Promise<ExecResult> {
 	const proc = Bun.spawn(argv, {
 		stdin: input === undefined ? "ignore" : new TextEncoder().encode(input),
 		stdout: "pipe",

@@ -4,6 +4,7 @@ import pkg from "../../../package.json" with { type: "json" };
 import { callCommand } from "./call";
 import { checkCommand } from "./check";
 import { daemonCommand } from "./daemon";
+import { renderCommand } from "./render";
 
 type Command = { usage: string; summary: string; run: (args: string[]) => Promise<number> };
 
@@ -19,6 +20,11 @@ const COMMANDS: Record<string, Command> = {
 		usage: "check [FILE]",
 		summary: "validate a config file (default /etc/config/portrig); one line per problem",
 		run: checkCommand,
+	},
+	render: {
+		usage: "render [FILE]",
+		summary: "print the nftables ruleset a config file renders to (devices from its globals)",
+		run: renderCommand,
 	},
 	call: {
 		usage: "call METHOD [JSON] [--control-socket PATH]",
