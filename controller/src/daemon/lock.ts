@@ -2,34 +2,8 @@
 // lock (one daemon per table, its PID in the file) and a shared hold of fw4's lock while it
 // decides what a vanished table means (fw4 deletes tables one by one under its lock).
 
-import { dlopen, FFIType, read } from "bun:ffi";
 import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
-import { libcPath } from "../sys/libc";
-
-const LOCK_SH = 1;
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-
-const EAGAIN = 11;
-
-let libc: ReturnType<typeof openLibc> | undefined;
-function openLibc() {
-	return dlopen(libcPath(), {
-		flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-		__errno_location: { args: [], returns: FFIType.ptr },
-	}).symbols;
-}
-
-/** flock(fd, op | LOCK_NB): true when taken, false when another holder has it. */
-function flock(fd: number, op: number): boolean {
-	// Opened before the call: dlopen itself may change errno.
-	libc ??= openLibc();
-	if (libc.flock(fd, op | LOCK_NB) === 0) return true;
-	const where = libc.__errno_location();
-	const errno = where === null ? 0 : read.i32(where);
-	if (errno === EAGAIN) return false;
-	throw new Error(`flock: errno ${errno}`);
-}
+import { tryLock } from "../sys/flock";
 
 /** Another process holds the lock; `pid` is what it wrote into the file (if anything). */
 export class LockHeldError extends Error {
@@ -53,7 +27,7 @@ export class PidLock {
 	static acquire(path: string): PidLock {
 		const fd = openSync(path, "a+", 0o644);
 		try {
-			if (!flock(fd, LOCK_EX)) {
+			if (!tryLock(fd, "exclusive")) {
 				const pid = Number.parseInt(readFileSync(path, "utf8"), 10);
 				throw new LockHeldError(path, Number.isInteger(pid) && pid > 0 ? pid : undefined);
 			}
@@ -92,7 +66,7 @@ export async function underSharedLock<T>(
 	}
 	try {
 		const start = Date.now();
-		while (!flock(fd, LOCK_SH) && Date.now() - start < maxWaitMs) await Bun.sleep(pollMs);
+		while (!tryLock(fd, "shared") && Date.now() - start < maxWaitMs) await Bun.sleep(pollMs);
 		return await body();
 	} finally {
 		closeSync(fd);

@@ -1,5 +1,5 @@
-// flock(2) through bun:ffi: the advisory lock libuci takes on a config file while it commits
-// (util-linux's flock(1) takes the same one). Non-blocking only: the daemon must never block its
+// flock(2) through bun:ffi: the advisory lock libuci takes on a config file while it commits,
+// and fw4's shell script (util-linux's flock(1)) on /var/run/fw4.lock. Non-blocking only: the daemon must never block its
 // event loop, so callers retry. Closing the descriptor releases the lock.
 import { dlopen, FFIType, read } from "bun:ffi";
 import { libcPath } from "./libc";
