@@ -6,8 +6,9 @@ BUN      := $(BIN)/bun
 ENTRY    := controller/src/cli/main.ts
 SOURCES  := $(shell find controller/src -name '*.ts' ! -name '*.test.ts' 2>/dev/null) package.json
 COMPILE  := $(BUN) build --compile --minify --sourcemap=none
+VM_KERNEL ?= 6.12
 
-.PHONY: all build dist deps lint test unit lab lab-down bench package clean
+.PHONY: all build dist deps lint test unit lab lab-down bench package clean vm-test
 
 all: build
 
@@ -36,6 +37,12 @@ lint: deps
 # Every test: units beside the code, lab tests under test-vm/ (root: they create namespaces).
 test: deps lint build
 	@scripts/run-tests
+
+# portrig in QEMU: the stand-in guest (Debian's kernel, an initramfs built here), stock fw4 and
+# fw4 with flow offloading. docs/vm.md; a real OpenWrt image: test-vm/vm --image FILE.
+vm-test: build
+	@test-vm/vm --kernel $(VM_KERNEL)
+	@test-vm/vm --kernel $(VM_KERNEL) --offload
 
 lab: build
 	@test-vm/demo
