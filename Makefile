@@ -38,10 +38,11 @@ lint: deps
 test: deps lint build
 	@scripts/run-tests
 
-# portrig in QEMU: the stand-in guest (Debian's kernel, an initramfs built here) with fw4's
-# stock ruleset. docs/vm.md; a real OpenWrt image: test-vm/vm --image FILE.
+# portrig in QEMU: the stand-in guest (Debian's kernel, an initramfs built here), with fw4's
+# stock ruleset and with flow offloading. docs/vm.md; an OpenWrt image: test-vm/vm --image FILE.
 vm-test: build
 	@test-vm/vm --kernel $(VM_KERNEL)
+	@test-vm/vm --kernel $(VM_KERNEL) --offload
 
 lab: build
 	@test-vm/demo

@@ -2,31 +2,44 @@
 //
 //   test-vm/vm                          stand-in guest (Debian kernel 6.1), fw4's stock ruleset
 //   test-vm/vm --kernel 6.12            the same on Debian's 6.12 kernel
+//   test-vm/vm --offload                fw4's ruleset with flow offloading (test-vm/fw4/offload.nft)
+//   test-vm/vm --pending                also the checks that wait for daemon work (offloading)
 //   test-vm/vm --image openwrt-…-x86-64-generic-ext4-combined.img.gz   a real OpenWrt image
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { REPO } from "../lib/lab";
+import type { GuestRouter } from "./guest";
 import { CACHE, KERNELS, type KernelSeries } from "./kernel";
 import { wireNetwork } from "./network";
 import { openwrtBoot, openwrtRouter } from "./openwrt";
 import { kvmUsable, type Machine, type MachineOptions, startMachine } from "./qemu";
-import { runChecks, smokeChecks, smokeConfig, startServers } from "./smoke";
+import {
+	type Check,
+	offloadChecks,
+	offloadPendingChecks,
+	runChecks,
+	smokeChecks,
+	smokeConfig,
+	startServers,
+} from "./smoke";
 import { standinBoot, standinRouter } from "./standin";
 
-const USAGE = "usage: test-vm/vm [--kernel 6.1|6.12] [--image FILE.img.gz]";
+const USAGE = "usage: test-vm/vm [--kernel 6.1|6.12] [--offload] [--pending] [--image FILE.img.gz]";
 
 function say(line: string): void {
 	console.log(`vm: ${line}`);
 }
 
-type Options = { kernel: KernelSeries; image?: string };
+type Options = { kernel: KernelSeries; offload: boolean; pending: boolean; image?: string };
 
 function parse(argv: string[]): Options {
 	const { values } = parseArgs({
 		args: argv,
 		options: {
 			kernel: { type: "string", default: "6.1" },
+			offload: { type: "boolean", default: false },
+			pending: { type: "boolean", default: false },
 			image: { type: "string" },
 		},
 		strict: true,
@@ -34,10 +47,19 @@ function parse(argv: string[]): Options {
 	});
 	if (!(values.kernel in KERNELS))
 		throw new Error(`--kernel must be one of ${Object.keys(KERNELS).join(", ")}, not '${values.kernel}'`);
+	if (values.image && values.offload)
+		throw new Error("--offload is for the stand-in: on an image, turn flow_offloading on in its firewall");
 	return {
 		kernel: values.kernel as KernelSeries,
+		offload: values.offload ?? false,
+		pending: values.pending ?? false,
 		image: values.image,
 	};
+}
+
+function checksFor(o: Options, lab: Parameters<typeof smokeChecks>[0], guest: GuestRouter): Check[] {
+	if (!o.offload) return smokeChecks(lab, guest);
+	return [...offloadChecks(lab, guest), ...(o.pending ? offloadPendingChecks(lab, guest) : [])];
 }
 
 /** portrigd's log in the guest (a file on the stand-in, syslog on OpenWrt), when the guest still answers. */
@@ -63,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
 	mkdirSync(CACHE, { recursive: true });
 	const consoleLog = join(CACHE, "console.log");
 	writeFileSync(consoleLog, "");
-	const ruleset = join(REPO, "test-vm", "fw4", "default.nft");
+	const ruleset = join(REPO, "test-vm", "fw4", o.offload ? "offload.nft" : "default.nft");
 	const kvm = kvmUsable();
 
 	const prefix = `vm${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -82,8 +104,8 @@ async function main(argv: string[]): Promise<number> {
 		await startServers(net.lab);
 		say("starting portrigd with the smoke config (a forward, a trigger, the DMZ)");
 		await guest.start(smokeConfig(guest.globals));
-		say("smoke suite:");
-		const failed = await runChecks(smokeChecks(net.lab, guest), (line) => console.log(line));
+		say(`smoke suite${o.offload ? " with fw4's flow offloading" : ""}:`);
+		const failed = await runChecks(checksFor(o, net.lab, guest), (line) => console.log(line));
 		if (failed.length > 0) {
 			say(`${failed.length} check(s) failed`);
 			await showDaemonLog(machine);

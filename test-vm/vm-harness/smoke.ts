@@ -1,6 +1,6 @@
 // The smoke suite, run from the host against a guest router: real connections from the WAN and
 // LAN namespaces through the guest's kernel. The same checks run on the stand-in and on an
-// OpenWrt image.
+// OpenWrt image; the offloading variant runs them with fw4's flow offloading ruleset.
 import { ADDR, type Answer, type Lab } from "../lib/lab";
 import { waitFor } from "../lib/wait";
 import type { GuestRouter } from "./guest";
@@ -154,6 +154,70 @@ export function smokeChecks(lab: Lab, guest: GuestRouter): Check[] {
 				expectNoAnswer(
 					await lab.probe("wan1", "tcp", GUEST.wan, PORTS.opened, PROBE_MS),
 					"the trigger's port after the close",
+				);
+			},
+		},
+	];
+}
+
+/** Whether conntrack in the guest shows an offloaded connection from wan1. */
+async function offloaded(guest: GuestRouter): Promise<boolean> {
+	const r = await guest.serial.run(`conntrack -L -s ${ADDR.wan1.v4} 2>/dev/null | grep -c OFFLOAD`);
+	return r.code === 0;
+}
+
+/** Checks with fw4's flow offloading on (test-vm/fw4/offload.nft). */
+export function offloadChecks(lab: Lab, guest: GuestRouter): Check[] {
+	return [
+		statusCheck(guest),
+		...forwardChecks(lab),
+		{
+			name: "a forwarded TCP connection is offloaded to fw4's flowtable and keeps carrying data",
+			run: async () => {
+				const c = await lab.hold("wan1", GUEST.wan, PORTS.forward, PROBE_MS);
+				try {
+					for (let i = 0; i < 3; i++)
+						if ((await c.roundTrip(`ping ${i}`, PROBE_MS)) !== `ping ${i}`)
+							throw new CheckFailed(`round trip ${i} over the forward got no echo`);
+					await waitFor("the connection to be offloaded", () => offloaded(guest), 20_000, 500);
+					if ((await c.roundTrip("after offload", PROBE_MS)) !== "after offload")
+						throw new CheckFailed("the offloaded connection carries no data");
+				} finally {
+					await c.close();
+				}
+			},
+		},
+		triggerOpensCheck(lab, guest),
+	];
+}
+
+/**
+ * Needs the daemon to refresh openings from conntrack (offloaded packets skip the rules that
+ * restart the idle timer): kept out of the default run until then.
+ */
+export function offloadPendingChecks(lab: Lab, guest: GuestRouter): Check[] {
+	return [
+		{
+			name: "an opening stays open while an offloaded connection carries traffic past its timeout",
+			run: async () => {
+				if ((await openings(guest)).length === 0) await trigger(lab, guest);
+				const c = await lab.hold("wan1", GUEST.wan, PORTS.opened, PROBE_MS);
+				try {
+					const until = Date.now() + (TRIGGER_TIMEOUT + 10) * 1000;
+					for (let i = 0; Date.now() < until; i++) {
+						if ((await c.roundTrip(`keep ${i}`, PROBE_MS)) !== `keep ${i}`)
+							throw new CheckFailed(`round trip ${i} through the opening got no echo`);
+						await Bun.sleep(1000); // the traffic itself: one line a second
+					}
+					if (!(await offloaded(guest))) throw new CheckFailed("the connection was not offloaded");
+				} finally {
+					await c.close();
+				}
+				expectAnswer(
+					await lab.probe("wan1", "tcp", GUEST.wan, PORTS.opened, PROBE_MS),
+					"lan1",
+					PORTS.opened,
+					"a new connection to the opening after the timeout",
 				);
 			},
 		},
