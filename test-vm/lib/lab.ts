@@ -163,6 +163,17 @@ export class Lab {
 		return lab;
 	}
 
+	/**
+	 * A lab over namespaces "<prefix>-<node>" that the caller made (the QEMU harness wires its
+	 * own): serve/probe/hold/spawn work on them, and down() removes them like a lab's.
+	 */
+	static adopt(prefix: string): Lab {
+		installExitHooks();
+		const lab = new Lab(prefix);
+		live.add(lab);
+		return lab;
+	}
+
 	ns(node: LabNode): string {
 		return `${this.prefix}-${node}`;
 	}
