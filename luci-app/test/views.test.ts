@@ -98,6 +98,23 @@ describe("every JavaScript file of the app", () => {
 	);
 });
 
+/**
+ * What LuCI's tools.widgets ZoneSelect and DeviceSelect read on load: firewall.js loads the
+ * `firewall` config; network.js (getNetworks, getDevices) calls network.interface dump,
+ * network get_proto_handlers and luci-rpc getBoardJSON, getNetworkDevices,
+ * getWirelessDevices (and getHostHints), and loads the `network`, `wireless` and `luci` configs
+ * through rpcd's uci get. The ACL grants these for reading so that a login holding only
+ * luci-app-portrig can use the Settings tab.
+ */
+const PICKERS = {
+	ubus: {
+		"luci-rpc": ["getNetworkDevices", "getWirelessDevices", "getBoardJSON"],
+		"network.interface": ["dump"],
+		network: ["get_proto_handlers"],
+	},
+	uci: ["firewall", "network", "wireless", "luci"],
+};
+
 describe("portrig.api's table of calls", () => {
 	test("holds only methods of the daemon's API table, each with argument names the method takes", () => {
 		expect(Object.keys(CALLS).length).toBeGreaterThan(0);
@@ -121,7 +138,7 @@ describe("portrig.api's table of calls", () => {
 
 	test("declares nothing else with rpc.declare but host hints and reading the file (granted for reading) and starting the service (for writing)", () => {
 		expect(apiStandIns.declared.map((d) => `${d.object}.${d.method}`)).toEqual(DECLARED);
-		expect(acl?.read?.ubus?.["luci-rpc"]).toEqual(["getHostHints"]);
+		expect(acl?.read?.ubus?.["luci-rpc"]).toEqual(["getHostHints", ...PICKERS.ubus["luci-rpc"]]);
 		expect(acl?.read?.ubus?.uci).toEqual(["get"]);
 		expect(acl?.write?.ubus?.luci).toEqual(["setInitAction"]);
 	});
@@ -185,9 +202,17 @@ describe("the ACL file", () => {
 		expect([...(acl?.write?.ubus?.portrig ?? [])].sort()).toEqual(byAccess("write"));
 	});
 
-	test("grants nothing beyond portrig, LuCI's host hints, reading /etc/config/portrig and starting services", () => {
-		expect(Object.keys(acl?.read?.ubus ?? {}).sort()).toEqual(["luci-rpc", "portrig", "uci"]);
-		expect(acl?.read?.uci).toEqual(["portrig"]);
+	test("grants nothing beyond portrig, LuCI's host hints, reading /etc/config/portrig, what the Settings tab's zone and device pickers read, and starting services", () => {
+		expect(Object.keys(acl?.read?.ubus ?? {}).sort()).toEqual([
+			"luci-rpc",
+			"network",
+			"network.interface",
+			"portrig",
+			"uci",
+		]);
+		expect(acl?.read?.ubus?.network).toEqual(PICKERS.ubus.network);
+		expect(acl?.read?.ubus?.["network.interface"]).toEqual(PICKERS.ubus["network.interface"]);
+		expect(acl?.read?.uci).toEqual(["portrig", ...PICKERS.uci]);
 		expect(Object.keys(acl?.write?.ubus ?? {}).sort()).toEqual(["luci", "portrig"]);
 		expect(Object.keys(acl?.read ?? {}).sort()).toEqual(["ubus", "uci"]);
 		expect(Object.keys(acl?.write ?? {})).toEqual(["ubus"]);
