@@ -9,6 +9,7 @@ import {
 	isUciType,
 	LineIndex,
 	lexUci,
+	type Same,
 	type Statement,
 	UciParseError,
 } from "./uci-lexer";
@@ -147,11 +148,12 @@ export class UciDocument {
 	}
 
 	/**
-	 * Parses a text; given the document it was edited from, lexes only the lines that differ and
-	 * keeps the sections that lie wholly before the first of them.
+	 * Parses a text; given the document it was edited from (and, when known, the lengths of the
+	 * start and end the two texts share), lexes only the lines that differ and keeps the
+	 * sections that lie wholly before the first of them.
 	 */
-	static parse(text: string, before?: UciDocument): UciDocument {
-		return new UciDocument(text, lexUci(text, before), before);
+	static parse(text: string, before?: UciDocument, same?: Same): UciDocument {
+		return new UciDocument(text, lexUci(text, before, same), before);
 	}
 
 	/** A `config` line: a new section, or libuci's reopening of a named one (same type only). */
@@ -598,6 +600,9 @@ class Splice {
 		const changed = [...new Set([...this.pieces.keys(), ...this.inserted.keys()])]
 			.filter((i) => i >= 0 && i < chunks.length)
 			.sort((a, b) => a - b);
+		// The chunks before the first change and after the last one are the same in both texts.
+		const first = this.inserted.has(-1) ? 0 : (chunks[changed[0] ?? chunks.length]?.start ?? text.length);
+		const after = chunks[(changed.at(-1) ?? chunks.length) + 1];
 		let next = 0;
 		for (const i of changed) {
 			if (i > next) out += text.slice((chunks[next] as Chunk).start, (chunks[i] as Chunk).start);
@@ -606,6 +611,7 @@ class Splice {
 			next = i + 1;
 		}
 		if (next < chunks.length) out += text.slice((chunks[next] as Chunk).start);
-		return UciDocument.parse(out, this.base);
+		const same = { start: first, end: after ? text.length - after.start : 0 };
+		return UciDocument.parse(out, this.base, same);
 	}
 }
