@@ -104,7 +104,7 @@ export class UciDocument {
 	readonly sections: readonly UciSection[];
 	/** `package NAME` when the file has one. */
 	readonly package: string | undefined;
-	private readonly byId = new Map<string, SectionState>();
+	private readonly byId: Map<string, SectionState> = new Map();
 	private readonly eol: string;
 
 	private constructor(
@@ -117,9 +117,12 @@ export class UciDocument {
 		const kept = before ? keptSections(before, chunks) : { sections: [], fromChunk: 0 };
 		const sections: SectionState[] = kept.sections.slice();
 		const perType = new Map<string, number>();
-		for (const section of sections) {
-			perType.set(section.type, section.index + 1);
-			if (!this.byId.has(section.id)) this.byId.set(section.id, section);
+		for (const section of sections) perType.set(section.type, section.index + 1);
+		if (before && sections.length) {
+			// The earlier index less the sections not kept: a copy costs less than 10,000 insertions.
+			this.byId = new Map(before.byId);
+			for (const s of before.sections.slice(sections.length))
+				if (this.byId.get(s.id) === s) this.byId.delete(s.id);
 		}
 		const fresh: SectionState[] = [];
 		let current: SectionState | undefined;

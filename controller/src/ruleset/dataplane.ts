@@ -123,7 +123,10 @@ export class DataPlane {
 
 	/** apply() inside the queue, so a router-port refresh never re-applies an older config. */
 	private async applyNow(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
-		const routerPorts = env.routerPorts ?? (await discoverRouterPorts(this.options.prefix));
+		// A change through the API takes the ports as last read: watch() re-reads them every
+		// second anyway, and reading /proc/net costs a few ms per change.
+		const known = change && this.watching && this.applied ? this.routerPorts : undefined;
+		const routerPorts = env.routerPorts ?? known ?? (await discoverRouterPorts(this.options.prefix));
 		const next = this.render(config, { ...env, routerPorts }, change);
 		const recreatedSets = await this.transact(next, change?.type === "forward" ? change.id : undefined);
 		if (!env.routerPorts) this.routerPorts = routerPorts;
