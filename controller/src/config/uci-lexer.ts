@@ -116,6 +116,12 @@ class LineReader {
 	pos = 0;
 	/** Text offset where the next physical line starts. */
 	next = 0;
+	/**
+	 * One string per distinct value read: a slice of the text would keep the whole text alive
+	 * (the engine's substrings point into it) through every later edit, and the 10,000 'tcp'
+	 * of a big file become one. Used as a key, a slice becomes a string of its own.
+	 */
+	private readonly strings = new Map<string, string>();
 	constructor(
 		readonly text: string,
 		readonly lines: LineIndex,
@@ -209,11 +215,18 @@ class LineReader {
 		if (text.charCodeAt(base) !== buf[from]) base++;
 		let i = 0;
 		while (i < length && buf[from + i] === text.charCodeAt(base + i)) i++;
-		if (i === length) return text.slice(base, base + length);
+		if (i === length) return this.intern(text.slice(base, base + length));
 		let out = "";
 		for (let j = from; j < to; j += 4096)
 			out += String.fromCharCode.apply(null, buf.subarray(j, Math.min(to, j + 4096)) as unknown as number[]);
-		return out;
+		return this.intern(out);
+	}
+
+	private intern(value: string): string {
+		const known = this.strings.get(value);
+		if (known !== undefined) return known;
+		this.strings.set(value, value);
+		return value;
 	}
 
 	/** Where the C string starting at `i` ends: its NUL, or the end of the buffer. */
