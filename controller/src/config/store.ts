@@ -181,7 +181,10 @@ export class ConfigStore {
 		if (!this.pending) return;
 		await withUciLock(this.file, this.lockTimeoutMs, async () => {
 			// Reading back a big file costs more than the write: only when its stamp moved.
-			if (!sameStamp(await stampOf(this.file), this.stamp) && (await readText(this.file)).text !== this.disk) {
+			if (
+				!sameStamp(await stampOf(this.file), this.stamp) &&
+				(await readText(this.file)).text !== this.disk
+			) {
 				await this.reload();
 				throw new ConfigConflictError(this.file);
 			}
