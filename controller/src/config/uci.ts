@@ -461,9 +461,10 @@ export class UciDocument {
 	private blockRange(block: Block): [number, number] {
 		const headerChunk = this.chunkIndex(block.header);
 		const last = this.chunkIndex(block.options.at(-1) ?? block.header);
-		const next = this.chunks.findIndex(
-			(c, i) => i > last && c.statements.some((st) => st.keyword === "config"),
-		);
+		// From the block on, not from the top: this runs on every deletion of a big file.
+		let next = -1;
+		for (let i = last + 1; i < this.chunks.length && next === -1; i++)
+			if ((this.chunks[i] as Chunk).statements.some((st) => st.keyword === "config")) next = i;
 		const nextLead = next === -1 ? this.chunks.length : this.leadStart(next);
 		let end = last + 1;
 		while (end < nextLead && this.isComment(end)) end++;
