@@ -241,7 +241,8 @@ export const METHODS = {
 		args: DmzArgs,
 		handler: async (core, _args, raw) => {
 			await core.change({ op: "set", type: "dmz", options: given(DmzSection, raw) });
-			return encodeConfig(core.config()).dmz;
+			// Only the DMZ is encoded: the config may hold thousands of forwards.
+			return DmzSection.encode(core.config().dmz);
 		},
 	}),
 	get_settings: method({

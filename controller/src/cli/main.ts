@@ -1,10 +1,7 @@
 // The one binary: `portrig <command> …`. Each command lives in its own file; this table is the
-// only place that knows them all.
+// only place that knows them all. A command's module is loaded when it runs: the daemon then
+// never loads what only the CLI commands use, and `portrig call` starts without the daemon's.
 import pkg from "../../../package.json" with { type: "json" };
-import { callCommand } from "./call";
-import { checkCommand } from "./check";
-import { daemonCommand } from "./daemon";
-import { renderCommand } from "./render";
 
 type Command = { usage: string; summary: string; run: (args: string[]) => Promise<number> };
 
@@ -14,22 +11,22 @@ const COMMANDS: Record<string, Command> = {
 			"daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH] [--fw4-lock PATH] [--log auto|syslog]",
 		summary:
 			"run portrigd: apply the config to nftables, follow conntrack, serve ubus and the control socket",
-		run: daemonCommand,
+		run: async (args) => (await import("./daemon")).daemonCommand(args),
 	},
 	check: {
 		usage: "check [FILE]",
 		summary: "validate a config file (default /etc/config/portrig); one line per problem",
-		run: checkCommand,
+		run: async (args) => (await import("./check")).checkCommand(args),
 	},
 	render: {
 		usage: "render [FILE]",
 		summary: "print the nftables ruleset a config file renders to (devices from its globals)",
-		run: renderCommand,
+		run: async (args) => (await import("./render")).renderCommand(args),
 	},
 	call: {
 		usage: "call METHOD [JSON] [--control-socket PATH]",
 		summary: "call a method of the running daemon and print its JSON reply",
-		run: callCommand,
+		run: async (args) => (await import("./call")).callCommand(args),
 	},
 	version: {
 		usage: "version",

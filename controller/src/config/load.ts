@@ -250,10 +250,10 @@ function withEntry(
 	s: UciSection,
 ): Config {
 	const put = <T extends { id: string }>(list: readonly T[], entry: T): T[] => {
-		const index = list.findIndex((e) => e.id === id);
 		const out = list.slice();
-		if (index < 0) out.push(entry);
-		else out[index] = entry;
+		let index = out.length - 1;
+		while (index >= 0 && (out[index] as T).id !== id) index--;
+		out[index < 0 ? out.length : index] = entry;
 		return out;
 	};
 	return type === "forward"
@@ -269,13 +269,18 @@ function neighbourhood(config: Config, type: "forward" | "trigger", id: string):
 	const entry =
 		type === "forward" ? config.forwards.find((f) => f.id === id) : config.triggers.find((t) => t.id === id);
 	const ranges: PortRange[] = !entry ? [] : "src_dport" in entry ? [entry.src_dport] : entry.open_port;
-	const touches = (r: PortRange) => ranges.some((mine) => r.from <= mine.to && mine.from <= r.to);
-	const name = entry && "open_port" in entry ? entry.name : undefined;
-	return {
-		...config,
-		forwards: config.forwards.filter((f) => f.id === id || touches(f.src_dport)),
-		triggers: config.triggers.filter((t) => t.id === id || t.name === name || t.open_port.some(touches)),
+	// Plain loops: this runs over every forward on every change.
+	const touches = (r: PortRange) => {
+		for (const mine of ranges) if (r.from <= mine.to && mine.from <= r.to) return true;
+		return false;
 	};
+	const name = entry && "open_port" in entry ? entry.name : undefined;
+	const forwards = [];
+	for (const f of config.forwards) if (f.id === id || touches(f.src_dport)) forwards.push(f);
+	const triggers = [];
+	for (const t of config.triggers)
+		if (t.id === id || t.name === name || t.open_port.some(touches)) triggers.push(t);
+	return { ...config, forwards, triggers };
 }
 
 type Report = (option: string | undefined, message: string, line: number, severity?: Severity) => void;

@@ -339,6 +339,20 @@ describe("ConfigStore", () => {
 		expect(store.pending).toBe(false);
 	});
 
+	test("after its own write, a commit still sees a change on disk; the same bytes written again are none", async () => {
+		const store = await ConfigStore.open(file);
+		store.setDmz({ enabled: true });
+		await store.commit();
+		writeFileSync(file, store.text);
+		store.setDmz({ dest_ip: "192.168.1.52" });
+		await store.commit();
+		const edited = onDisk().replace("option trigger_timeout '600'", "option trigger_timeout '900'");
+		writeFileSync(file, edited);
+		store.setDmz({ enabled: false });
+		await expect(store.commit()).rejects.toThrow(ConfigConflictError);
+		expect(onDisk()).toBe(edited);
+	});
+
 	test("a broken file on reload keeps the last valid config and refuses changes until fixed", async () => {
 		const store = await ConfigStore.open(file);
 		writeFileSync(file, `${FIXTURE}config forward 'bad'\n\toption src_dport 0\n`);

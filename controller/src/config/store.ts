@@ -72,14 +72,17 @@ export class ConfigStore {
 	private valid: Config | undefined;
 	/** The bytes the file held when last read or written. */
 	private disk: string;
+	/** The file's identity and times then: while they are the same, so are its bytes. */
+	private stamp: Stamp;
 
 	private constructor(
 		readonly file: string,
-		text: string,
+		{ text, stamp }: Read,
 		/** How long a write waits for libuci's lock on the file (uci-lock.ts). */
 		private readonly lockTimeoutMs: number,
 	) {
 		this.disk = text;
+		this.stamp = stamp;
 		this.state = read(text, file);
 		this.valid = this.state.config;
 	}
@@ -115,8 +118,9 @@ export class ConfigStore {
 	 * what someone is editing). Drops uncommitted mutations.
 	 */
 	async reload(): Promise<LoadResult> {
-		const text = await readText(this.file);
+		const { text, stamp } = await readText(this.file);
 		this.disk = text;
+		this.stamp = stamp;
 		this.state = read(text, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
@@ -176,18 +180,22 @@ export class ConfigStore {
 	async commit(): Promise<void> {
 		if (!this.pending) return;
 		await withUciLock(this.file, this.lockTimeoutMs, async () => {
-			if ((await readText(this.file)) !== this.disk) {
+			// Reading back a big file costs more than the write: only when its stamp moved.
+			if (
+				!sameStamp(await stampOf(this.file), this.stamp) &&
+				(await readText(this.file)).text !== this.disk
+			) {
 				await this.reload();
 				throw new ConfigConflictError(this.file);
 			}
-			await writeAtomically(this.file, this.state.text);
+			this.stamp = await writeAtomically(this.file, this.state.text);
 		});
 		this.disk = this.state.text;
 	}
 
 	/** Puts back earlier bytes (from `text` before a mutation) on disk and in memory. */
 	async restore(previous: string): Promise<LoadResult> {
-		await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, previous));
+		this.stamp = await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, previous));
 		this.disk = previous;
 		this.state = read(previous, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
@@ -241,11 +249,30 @@ function read(text: string, file: string, previous?: State): State {
 	return { text, ...loadDocument(text, file, previous) };
 }
 
-async function readText(file: string): Promise<string> {
+/** A file's device, inode, size and change times (ns); undefined when it does not exist. */
+type Stamp = bigint[] | undefined;
+type Read = { text: string; stamp: Stamp };
+
+async function stampOf(file: string): Promise<Stamp> {
 	try {
-		return await readFile(file, "utf8");
+		const st = await stat(file, { bigint: true });
+		return [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs];
 	} catch (e) {
-		if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
+		if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+		throw e;
+	}
+}
+
+const sameStamp = (a: Stamp, b: Stamp) =>
+	a === undefined || b === undefined ? a === b : a.every((v, i) => v === b[i]);
+
+/** The file's text (a missing file is empty) and its stamp, taken before the read: a write after it moves the stamp. */
+async function readText(file: string): Promise<Read> {
+	const stamp = await stampOf(file);
+	try {
+		return { text: await readFile(file, "utf8"), stamp };
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === "ENOENT") return { text: "", stamp: undefined };
 		throw e;
 	}
 }
@@ -329,7 +356,8 @@ function freeName(document: UciDocument, prefix: string, part: string): string {
 	}
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+/** Writes the file atomically; returns its new stamp. */
+async function writeAtomically(file: string, text: string): Promise<Stamp> {
 	const target = await realpath(file).catch(() => file);
 	const dir = dirname(target);
 	const old = await stat(target).catch(() => undefined);
@@ -356,4 +384,5 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 	} finally {
 		closeSync(fd);
 	}
+	return stampOf(target);
 }

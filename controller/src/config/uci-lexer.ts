@@ -33,8 +33,8 @@ export type Keyword = "package" | "config" | "option" | "list";
  */
 export type Statement = { keyword: Keyword; args: Arg[]; start: number; line: number };
 
-/** A run of whole lines [start, end) of the text and the statements read from it. */
-export type Chunk = { start: number; end: number; statements: Statement[] };
+/** A run of whole lines [start, end) of the text, the line it starts on, the statements read from it. */
+export type Chunk = { start: number; end: number; line: number; statements: Statement[] };
 
 /** Character codes the lexer looks at; NUL (0) also stands for "past the end of the buffer". */
 const NUL = 0;
@@ -72,21 +72,37 @@ export function isUciType(s: string): boolean {
 	return /^[\x21-\x7e]+$/.test(s);
 }
 
-/** The line numbers of a text: 1-based line of any offset. */
+/**
+ * The line numbers of a text: 1-based line of any offset from `from` on (the start of the text
+ * unless told). Line starts are found as far as asked only: the lexer, which re-reads just the
+ * edited part of a big file, then never scans the rest.
+ */
 export class LineIndex {
-	private readonly starts: number[] = [0];
-	constructor(text: string) {
-		for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) this.starts.push(i + 1);
+	private readonly starts: number[];
+	private readonly firstLine: number;
+	constructor(
+		private readonly text: string,
+		from: { offset: number; line: number } = { offset: 0, line: 1 },
+	) {
+		this.starts = [from.offset];
+		this.firstLine = from.line;
 	}
 	lineOf(offset: number): number {
+		const { starts, text } = this;
+		for (let last = starts[starts.length - 1] as number; last <= offset; ) {
+			const nl = text.indexOf("\n", last);
+			if (nl === -1) break;
+			last = nl + 1;
+			starts.push(last);
+		}
 		let lo = 0;
-		let hi = this.starts.length - 1;
+		let hi = starts.length - 1;
 		while (lo < hi) {
 			const mid = (lo + hi + 1) >> 1;
-			if ((this.starts[mid] ?? 0) <= offset) lo = mid;
+			if ((starts[mid] ?? 0) <= offset) lo = mid;
 			else hi = mid - 1;
 		}
-		return lo + 1;
+		return lo + this.firstLine;
 	}
 }
 
@@ -100,6 +116,12 @@ class LineReader {
 	pos = 0;
 	/** Text offset where the next physical line starts. */
 	next = 0;
+	/**
+	 * One string per distinct value read: a slice of the text would keep the whole text alive
+	 * (the engine's substrings point into it) through every later edit, and the 10,000 'tcp'
+	 * of a big file become one. Used as a key, a slice becomes a string of its own.
+	 */
+	private readonly strings = new Map<string, string>();
 	constructor(
 		readonly text: string,
 		readonly lines: LineIndex,
@@ -193,11 +215,18 @@ class LineReader {
 		if (text.charCodeAt(base) !== buf[from]) base++;
 		let i = 0;
 		while (i < length && buf[from + i] === text.charCodeAt(base + i)) i++;
-		if (i === length) return text.slice(base, base + length);
+		if (i === length) return this.intern(text.slice(base, base + length));
 		let out = "";
 		for (let j = from; j < to; j += 4096)
 			out += String.fromCharCode.apply(null, buf.subarray(j, Math.min(to, j + 4096)) as unknown as number[]);
-		return out;
+		return this.intern(out);
+	}
+
+	private intern(value: string): string {
+		const known = this.strings.get(value);
+		if (known !== undefined) return known;
+		this.strings.set(value, value);
+		return value;
 	}
 
 	/** Where the C string starting at `i` ends: its NUL, or the end of the buffer. */
@@ -329,22 +358,36 @@ export type Lexed = { text: string; chunks: readonly Chunk[] };
  * earlier chunks that end inside the common start (and not at the end of the earlier text)
  * are kept as they are, and once lexing reaches, inside the common end, the start of an
  * earlier chunk in the same `config` state, that chunk and the rest are kept, moved by the
- * change of length and of line count.
+ * change of length and of line count. `same` gives a common start and end when the caller
+ * knows them (an edit does), saving the comparison of the two texts.
  */
-export function lexUci(text: string, before?: Lexed): Chunk[] {
-	const lines = new LineIndex(text);
-	const chunks: Chunk[] = [];
-	const r = new LineReader(text, lines);
-	const reuse = before && reusable(before, text);
+export function lexUci(text: string, before?: Lexed, same?: Same): Chunk[] {
+	const reuse = before && reusable(before, text, same);
+	let chunks: Chunk[] = [];
 	let offset = 0;
 	let inSection = false;
-	if (reuse)
-		for (const chunk of reuse.before.chunks) {
-			if (chunk.end > reuse.sameStart || chunk.end === reuse.before.text.length) break;
-			chunks.push(chunk);
-			inSection ||= chunk.statements.some(isConfig);
-			offset = chunk.end;
+	if (reuse) {
+		// The earlier chunks that end inside the common start (binary search: they are in order).
+		const old = reuse.before.chunks;
+		let kept = 0;
+		let hi = old.length;
+		while (kept < hi) {
+			const mid = (kept + hi) >> 1;
+			if ((old[mid] as Chunk).end <= reuse.sameStart) kept = mid + 1;
+			else hi = mid;
 		}
+		if (kept > 0 && (old[kept - 1] as Chunk).end === reuse.before.text.length) kept--;
+		chunks = old.slice(0, kept);
+		inSection = reuse.firstConfig !== -1 && reuse.firstConfig < kept;
+		offset = chunks.at(-1)?.end ?? 0;
+	}
+	const last = chunks.at(-1);
+	// Lines are counted from the first chunk lexed again, not from the top of the text.
+	const lines = new LineIndex(
+		text,
+		last ? { offset, line: last.line + newlines(text, last.start, last.end) } : undefined,
+	);
+	const r = new LineReader(text, lines);
 	while (offset < text.length) {
 		if (reuse && offset >= text.length - reuse.sameEnd) {
 			const rest = restOf(reuse, offset, inSection);
@@ -353,7 +396,7 @@ export function lexUci(text: string, before?: Lexed): Chunk[] {
 		r.startAt(offset);
 		const statements = r.filled ? readLine(r, () => inSection) : [];
 		inSection ||= statements.some(isConfig);
-		chunks.push({ start: offset, end: r.next, statements });
+		chunks.push({ start: offset, end: r.next, line: lines.lineOf(offset), statements });
 		offset = r.next;
 	}
 	return chunks;
@@ -372,17 +415,12 @@ type Reusable = {
 	firstConfig: number;
 };
 
-function reusable(before: Lexed, text: string): Reusable {
+/** Lengths of a common start and a common end of two texts (not overlapping). */
+export type Same = { start: number; end: number };
+
+function reusable(before: Lexed, text: string, same?: Same): Reusable {
 	const a = before.text;
-	const most = Math.min(a.length, text.length);
-	let sameStart = 0;
-	while (sameStart < most && a.charCodeAt(sameStart) === text.charCodeAt(sameStart)) sameStart++;
-	let sameEnd = 0;
-	while (
-		sameEnd < most - sameStart &&
-		a.charCodeAt(a.length - 1 - sameEnd) === text.charCodeAt(text.length - 1 - sameEnd)
-	)
-		sameEnd++;
+	const { start: sameStart, end: sameEnd } = same ?? commonEnds(a, text);
 	return {
 		before,
 		sameStart,
@@ -415,6 +453,16 @@ function restOf(reuse: Reusable, offset: number, inSection: boolean): Chunk[] | 
 	return delta === 0 && lineDelta === 0 ? rest : rest.map((c) => moved(c, delta, lineDelta));
 }
 
+/** The longest common start and end of two texts (not overlapping). */
+function commonEnds(a: string, b: string): Same {
+	const most = Math.min(a.length, b.length);
+	let start = 0;
+	while (start < most && a.charCodeAt(start) === b.charCodeAt(start)) start++;
+	let end = 0;
+	while (end < most - start && a.charCodeAt(a.length - 1 - end) === b.charCodeAt(b.length - 1 - end)) end++;
+	return { start, end };
+}
+
 function newlines(text: string, from: number, to: number): number {
 	let n = 0;
 	for (let i = text.indexOf("\n", from); i !== -1 && i < to; i = text.indexOf("\n", i + 1)) n++;
@@ -425,6 +473,7 @@ function moved(c: Chunk, delta: number, lineDelta: number): Chunk {
 	return {
 		start: c.start + delta,
 		end: c.end + delta,
+		line: c.line + lineDelta,
 		statements: c.statements.map((st) => ({
 			keyword: st.keyword,
 			args: st.args.map((a) => ({ value: a.value, start: a.start + delta, end: a.end + delta })),

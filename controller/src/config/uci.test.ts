@@ -330,6 +330,33 @@ describe("parsing an edited text against the document it came from", () => {
 				expect(incremental).toEqual(fresh);
 			});
 
+	// Edits tell the lexer which start and end of the text they kept: chained edits at the top,
+	// in the middle and at the end must still read as a fresh parse of their text does.
+	for (const name of files)
+		test(`${name}: chained document edits read as a fresh parse of their text does`, () => {
+			let doc = UciDocument.parse(fixture(name));
+			const ids = () => {
+				const all = doc.sections.map((s) => s.id);
+				return [all[0], all[Math.floor(all.length / 2)], all.at(-1)].filter((id) => id !== undefined);
+			};
+			const steps: Array<[string, (id: string) => UciDocument]> = [
+				["set a new option", (id) => doc.setOption(id, "extra", "x y")],
+				["set a list", (id) => doc.setList(id, "extra_list", ["a", "b"])],
+				["shorten the list", (id) => doc.setList(id, "extra_list", ["b"])],
+				["remove the option", (id) => doc.setOption(id, "extra", null)],
+				["add a section", () => doc.addSection("forward", undefined, { src_dport: "1" }).document],
+				["delete the section", (id) => doc.deleteSection(id)],
+			];
+			for (const [what, step] of steps)
+				for (const id of ids()) {
+					if (!doc.section(id)) continue;
+					doc = step(id);
+					const fresh = UciDocument.parse(doc.toString());
+					expect(view(doc), `${what} (${id})`).toEqual(view(fresh));
+					expect(doc.chunks, `${what} (${id})`).toEqual(fresh.chunks);
+				}
+		});
+
 	test("edits through the API keep the sections before the change as the same objects", () => {
 		const before = UciDocument.parse(fixture("portrig.uci"));
 		const added = before.addSection("forward", "added", { src_dport: "1" }).document;

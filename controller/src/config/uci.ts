@@ -9,6 +9,7 @@ import {
 	isUciType,
 	LineIndex,
 	lexUci,
+	type Same,
 	type Statement,
 	UciParseError,
 } from "./uci-lexer";
@@ -103,7 +104,7 @@ export class UciDocument {
 	readonly sections: readonly UciSection[];
 	/** `package NAME` when the file has one. */
 	readonly package: string | undefined;
-	private readonly byId = new Map<string, SectionState>();
+	private readonly byId: Map<string, SectionState> = new Map();
 	private readonly eol: string;
 
 	private constructor(
@@ -116,9 +117,12 @@ export class UciDocument {
 		const kept = before ? keptSections(before, chunks) : { sections: [], fromChunk: 0 };
 		const sections: SectionState[] = kept.sections.slice();
 		const perType = new Map<string, number>();
-		for (const section of sections) {
-			perType.set(section.type, section.index + 1);
-			if (!this.byId.has(section.id)) this.byId.set(section.id, section);
+		for (const section of sections) perType.set(section.type, section.index + 1);
+		if (before && sections.length) {
+			// The earlier index less the sections not kept: a copy costs less than 10,000 insertions.
+			this.byId = new Map(before.byId);
+			for (const s of before.sections.slice(sections.length))
+				if (this.byId.get(s.id) === s) this.byId.delete(s.id);
 		}
 		const fresh: SectionState[] = [];
 		let current: SectionState | undefined;
@@ -147,11 +151,12 @@ export class UciDocument {
 	}
 
 	/**
-	 * Parses a text; given the document it was edited from, lexes only the lines that differ and
-	 * keeps the sections that lie wholly before the first of them.
+	 * Parses a text; given the document it was edited from (and, when known, the lengths of the
+	 * start and end the two texts share), lexes only the lines that differ and keeps the
+	 * sections that lie wholly before the first of them.
 	 */
-	static parse(text: string, before?: UciDocument): UciDocument {
-		return new UciDocument(text, lexUci(text, before), before);
+	static parse(text: string, before?: UciDocument, same?: Same): UciDocument {
+		return new UciDocument(text, lexUci(text, before, same), before);
 	}
 
 	/** A `config` line: a new section, or libuci's reopening of a named one (same type only). */
@@ -456,9 +461,10 @@ export class UciDocument {
 	private blockRange(block: Block): [number, number] {
 		const headerChunk = this.chunkIndex(block.header);
 		const last = this.chunkIndex(block.options.at(-1) ?? block.header);
-		const next = this.chunks.findIndex(
-			(c, i) => i > last && c.statements.some((st) => st.keyword === "config"),
-		);
+		// From the block on, not from the top: this runs on every deletion of a big file.
+		let next = -1;
+		for (let i = last + 1; i < this.chunks.length && next === -1; i++)
+			if ((this.chunks[i] as Chunk).statements.some((st) => st.keyword === "config")) next = i;
 		const nextLead = next === -1 ? this.chunks.length : this.leadStart(next);
 		let end = last + 1;
 		while (end < nextLead && this.isComment(end)) end++;
@@ -598,6 +604,9 @@ class Splice {
 		const changed = [...new Set([...this.pieces.keys(), ...this.inserted.keys()])]
 			.filter((i) => i >= 0 && i < chunks.length)
 			.sort((a, b) => a - b);
+		// The chunks before the first change and after the last one are the same in both texts.
+		const first = this.inserted.has(-1) ? 0 : (chunks[changed[0] ?? chunks.length]?.start ?? text.length);
+		const after = chunks[(changed.at(-1) ?? chunks.length) + 1];
 		let next = 0;
 		for (const i of changed) {
 			if (i > next) out += text.slice((chunks[next] as Chunk).start, (chunks[i] as Chunk).start);
@@ -606,6 +615,7 @@ class Splice {
 			next = i + 1;
 		}
 		if (next < chunks.length) out += text.slice((chunks[next] as Chunk).start);
-		return UciDocument.parse(out, this.base);
+		const same = { start: first, end: after ? text.length - after.start : 0 };
+		return UciDocument.parse(out, this.base, same);
 	}
 }

@@ -105,6 +105,13 @@ describe("DataPlane with an in-memory nft", () => {
 		expect(nft.snapshot()).toEqual(before);
 		await dp.apply(more, ENV, { type: "forward", id: "b" });
 		expect(nft.snapshot()).toEqual(await fresh(more));
+		// A refused update: the forward's applied elements are the old ones again.
+		const moved = { ...more, forwards: [forward("a", 1001), forward("b", 2000)] };
+		nft.failNext = "Operation not supported";
+		await expect(dp.apply(moved, ENV, { type: "forward", id: "a" })).rejects.toThrow(/nft failed/);
+		expect(nft.snapshot()).toEqual(await fresh(more));
+		await dp.apply(moved, ENV, { type: "forward", id: "a" });
+		expect(nft.snapshot()).toEqual(await fresh(moved));
 	});
 });
 

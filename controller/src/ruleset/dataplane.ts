@@ -22,7 +22,7 @@ import { Serial } from "../daemon/serial";
 import { log } from "../log/log";
 import { NftCommand } from "./command";
 import { plan, reconcile, recreate } from "./diff";
-import type { ForwardRender, SkippedForward } from "./forwards";
+import { type ForwardRender, replaceGroup, type SkippedForward } from "./forwards";
 import { hasTable, readTable } from "./kernel";
 import { TABLE } from "./layout";
 import { Libnftables } from "./libnftables";
@@ -80,8 +80,6 @@ export type ApplyResult = {
 };
 
 const samePorts = (a: RouterPort[], b: RouterPort[]) => JSON.stringify(a) === JSON.stringify(b);
-const sameIds = (a: SkippedForward[], b: SkippedForward[]) =>
-	a.length === b.length && a.every((s, i) => s.id === b[i]?.id);
 
 /** libnftables in process, unless a prefix runs nft elsewhere or PORTRIG_NFT=command asks for the command. */
 export function defaultRunner(prefix: string[] = []): NftRunner {
@@ -123,7 +121,10 @@ export class DataPlane {
 
 	/** apply() inside the queue, so a router-port refresh never re-applies an older config. */
 	private async applyNow(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
-		const routerPorts = env.routerPorts ?? (await discoverRouterPorts(this.options.prefix));
+		// A change through the API takes the ports as last read: watch() re-reads them every
+		// second anyway, and reading /proc/net costs a few ms per change.
+		const known = change && this.watching && this.applied ? this.routerPorts : undefined;
+		const routerPorts = env.routerPorts ?? known ?? (await discoverRouterPorts(this.options.prefix));
 		const next = this.render(config, { ...env, routerPorts }, change);
 		const recreatedSets = await this.transact(next, change?.type === "forward" ? change.id : undefined);
 		if (!env.routerPorts) this.routerPorts = routerPorts;
@@ -169,14 +170,21 @@ export class DataPlane {
 			this.applied = next;
 			return p.recreatedSets;
 		}
-		// A forward whose change let another one in or out (overlaps) touches more than its own group.
-		const only = onlyForward !== undefined && sameIds(prev.skipped, next.skipped) ? onlyForward : undefined;
+		// Rendered from the previous render by changing its groups in place (forwardChanged); a
+		// whole render (a forward whose change let another one in or out) compares everything.
+		const changed = onlyForward !== undefined ? next.forwards.changed : undefined;
+		const only = changed?.id === onlyForward ? changed : undefined;
 		const p = plan(prev.spec, next.spec, only);
 		try {
 			await this.nft.run(p.tx);
 		} catch (e) {
 			// The table may have vanished under us (flush ruleset): then create it whole.
-			if (!isMissing(e) || (await hasTable(this.nft))) throw e;
+			const vanished = isMissing(e) && !(await hasTable(this.nft).catch(() => true));
+			if (!vanished) {
+				// Refused: the applied groups get the forward's old group back.
+				if (only) replaceGroup(next.forwards.groups, only.id, only.before);
+				throw e;
+			}
 			await this.restoreWith(next.spec);
 			this.applied = next;
 			return [];

@@ -34,7 +34,7 @@ describe("plan: the transaction from the applied table to the wanted one", () =>
 
 	test("with the hint, only the named forward's group is compared, with the same result", () => {
 		const more = withForward(base.config, "new", 81);
-		expect(plan(spec(base.config), spec(more), "new").tx.script()).toBe(
+		expect(plan(spec(base.config), spec(more), { id: "new" }).tx.script()).toBe(
 			plan(spec(base.config), spec(more)).tx.script(),
 		);
 	});

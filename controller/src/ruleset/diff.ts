@@ -12,6 +12,7 @@ import {
 	type BaseChain,
 	type ChainSpec,
 	type Group,
+	type GroupChange,
 	type RulesetSpec,
 	type SetDecl,
 	type SetSpec,
@@ -39,7 +40,7 @@ function usesAny(c: ChainSpec, names: Set<string>): boolean {
 }
 
 /** Group changes: element texts to delete (by key, per set) and to add, per set. */
-function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?: string) {
+function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?: GroupChange) {
 	const removed = new Map<string, string[]>();
 	const added = new Map<string, string[]>();
 	const push = (m: Map<string, string[]>, set: string, item: string) => {
@@ -54,7 +55,7 @@ function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?:
 		for (const [k, e] of was) if (!is.has(k)) push(removed, e[0], e[2]);
 		for (const e of after?.elements ?? []) if (!was.has(`${e[0]} ${e[1]}`)) push(added, e[0], e[1]);
 	};
-	if (only !== undefined) compare(prev.get(only), next.get(only));
+	if (only) compare(only.before, next.get(only.id));
 	else {
 		for (const [id, g] of next) compare(prev.get(id), g);
 		for (const [id, g] of prev) if (!next.has(id)) compare(g, undefined);
@@ -63,10 +64,11 @@ function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?:
 }
 
 /**
- * prev → next. `onlyGroup`: the one forward that changed (a hint: the other groups are the
- * same objects in both, so they need not be compared).
+ * prev → next. `onlyGroup`: the one forward that changed and its group before (a hint: the
+ * other groups are the same in both, possibly the same map changed in place, so they need not
+ * be compared).
  */
-export function plan(prev: RulesetSpec, next: RulesetSpec, onlyGroup?: string): Plan {
+export function plan(prev: RulesetSpec, next: RulesetSpec, onlyGroup?: GroupChange): Plan {
 	const prevSets = new Map(prev.sets.map((s) => [s.name, s]));
 	const nextSets = new Map(next.sets.map((s) => [s.name, s]));
 	const prevChains = new Map(prev.chains.map((c) => [c.name, c]));

@@ -23,7 +23,7 @@
 import { familyOf } from "../config/address";
 import type { Config, Forward, PortRange, Protocol } from "../config/schema";
 import { formatPrefix, type Prefix, parsePrefix, prefixesOverlap } from "./prefix";
-import type { ElementRef, Group, SetDecl } from "./spec";
+import type { ElementRef, Group, GroupChange, SetDecl } from "./spec";
 
 export const FORWARD_SETS = {
 	wan4_addr: { type: ["inet_proto", "inet_service"], map: "ipv4_addr", interval: false },
@@ -235,6 +235,8 @@ export type ForwardRender = {
 	skipped: SkippedForward[];
 	/** Absent once used up by a change (the indexes are updated in place by forwardChanged). */
 	claims?: Claims;
+	/** Set by forwardChanged, which changes `groups` in place: the forward and its group before. */
+	changed?: GroupChange;
 };
 
 /** A forward's WAN claims (undefined with the reason when it cannot be in the ruleset). */
@@ -323,9 +325,8 @@ export function forwardChanged(prev: ForwardRender, config: Config, id: string):
 	if (!claims || claims.lanBlocked || prev.skipped.length || !config.globals.enabled) return undefined;
 	claims.wan.remove(id);
 	claims.lan.remove(id);
-	const groups = new Map(prev.groups);
-	groups.delete(id);
 	const f = config.forwards.find((x) => x.id === id);
+	let group: Group | undefined;
 	if (f?.enabled) {
 		const wan = wanClaims(f);
 		if (!Array.isArray(wan) || wan.some((c) => claims.wan.conflict(c))) return undefined;
@@ -334,7 +335,17 @@ export function forwardChanged(prev: ForwardRender, config: Config, id: string):
 		if (lan.some((c) => claims.lan.conflict(c))) return undefined;
 		for (const c of wan) claims.wan.add(c);
 		for (const c of lan) claims.lan.add(c);
-		groups.set(id, groupOf(f, reflects ? f.proto : []));
+		group = groupOf(f, reflects ? f.proto : []);
 	}
-	return { groups, skipped: [], claims };
+	// In place: a copy of 10,000 groups per change would cost more than the change itself.
+	const groups = prev.groups;
+	const changed = { id, before: groups.get(id) };
+	replaceGroup(groups, id, group);
+	return { groups, skipped: [], claims, changed };
+}
+
+/** Puts `group` (none: removes) as forward `id`'s, last in order as a new one would be. */
+export function replaceGroup(groups: Map<string, Group>, id: string, group: Group | undefined): void {
+	groups.delete(id);
+	if (group) groups.set(id, group);
 }

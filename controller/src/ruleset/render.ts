@@ -50,6 +50,10 @@ import { triggerPart } from "./triggers";
 /** A port the router itself serves on a WAN-reachable address (never given to the DMZ host). */
 export type RouterPort = { proto: Protocol; port: number };
 
+/** By protocol, then port (plain comparison: localeCompare would load ICU's collator for "tcp" < "udp"). */
+export const byProtoPort = (a: RouterPort, b: RouterPort): number =>
+	a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : a.port - b.port;
+
 /** What the ruleset needs to know about the router besides the config. */
 export type Env = {
 	/** WAN/LAN devices; undefined while unknown (netifd has not answered): the kernel's stay. */
@@ -175,9 +179,7 @@ export function mergedRanges(entries: { proto: Protocol; from: number; to: numbe
 }
 
 function routerPortElements(env: Env): string[] {
-	const all = [...FW4_WAN_INPUT_PORTS, ...(env.routerPorts ?? [])].sort(
-		(a, b) => a.proto.localeCompare(b.proto) || a.port - b.port,
-	);
+	const all = [...FW4_WAN_INPUT_PORTS, ...(env.routerPorts ?? [])].sort(byProtoPort);
 	return [...new Set(all.map((p) => `${p.proto} . ${p.port}`))];
 }
 

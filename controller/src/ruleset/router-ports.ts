@@ -4,7 +4,7 @@
 // takes these. Read from /proc/net/{tcp,tcp6,udp,udp6} of the router's network namespace.
 import { readFile } from "node:fs/promises";
 import type { Protocol } from "../config/schema";
-import type { RouterPort } from "./render";
+import { byProtoPort, type RouterPort } from "./render";
 
 const FILES = ["tcp", "tcp6", "udp", "udp6"] as const;
 const TCP_LISTEN = "0A";
@@ -44,7 +44,7 @@ export function parseProcNet(file: (typeof FILES)[number], text: string): Router
 /** Sorted, without duplicates. */
 export function uniquePorts(ports: RouterPort[]): RouterPort[] {
 	const seen = new Map(ports.map((p) => [`${p.proto} ${p.port}`, p]));
-	return [...seen.values()].sort((a, b) => a.proto.localeCompare(b.proto) || a.port - b.port);
+	return [...seen.values()].sort(byProtoPort);
 }
 
 /**

@@ -34,6 +34,9 @@ export type ElementRef = readonly [set: string, text: string, key: string];
 /** The elements of one entry (a forward), with the object they were rendered from. */
 export type Group = { source: object; elements: ElementRef[] };
 
+/** One forward's group replaced in a groups map in place: its group before, to diff or put back. */
+export type GroupChange = { id: string; before?: Group };
+
 export type RulesetSpec = {
 	sets: SetSpec[];
 	chains: ChainSpec[];
