@@ -78,11 +78,17 @@ function sections(file: string): Record<string, number> {
 	return sizes;
 }
 
-/** One `BIN version`: wall time to exit (ms) and peak RSS (bytes). */
+/**
+ * One `BIN version`: wall time to exit (ms) and peak RSS (bytes). The peak comes from GNU time
+ * (wait4 of that one child): Bun's resourceUsage.maxRSS is the largest of all the children this
+ * process ever had, which after the builds is a build's.
+ */
 function versionRun(bin: string): { ms: number; rss: number } {
 	const start = performance.now();
-	const r = spawnChecked([bin, "version"]);
-	return { ms: performance.now() - start, rss: r.resourceUsage.maxRSS };
+	const r = spawnChecked(["/usr/bin/time", "-f", "%M", bin, "version"]);
+	const ms = performance.now() - start;
+	const kb = Number(r.stderr?.toString().trim().split("\n").at(-1));
+	return { ms, rss: kb * 1024 };
 }
 
 function rssOf(pid: number): number {
