@@ -23,7 +23,12 @@
 //   inet-family nat chains, masquerade in inet       kernel 5.2,  nft 0.9.1
 //   concatenated keys with interval flag (pipapo)    kernel 5.6,  nft 0.9.4   (ranges, prefixes)
 //   dnat address and port from two map lookups      kernel 4.18, nft 0.9.0   (`dnat ip to m1 : m2`)
-//   th dport, meta l4proto in concatenations         kernel 4.x,  nft 0.9.2
+//   th dport, ct original protocol in concatenations kernel 4.x,  nft 0.9.2
+// Kernels run in the VM (test-vm/vm) with nft 1.0.6:
+//   Debian 6.12.118: `meta l4proto . …` lookups into interval sets fail EOPNOTSUPP
+//     (nft_byteorder_init, len != size; nft emits hton size 2 len 1), hence ct original protocol
+//   Debian 6.1.0-57: inverted or data-less lookups on a map fail EINVAL before kernel 6.5
+//     (nft_lookup_init): trigger rules; not yet fixed
 //   fib daddr type / fib daddr . iif type            kernel 4.10, nft 0.7
 //   ct mark set ct mark | bits, negated set lookups  kernel 4.x
 //   add/update @map { k : v } from the packet path  verified with nft 1.0.6, kernel 6.x (triggers);
@@ -88,8 +93,12 @@ export const T = {
 	markHas: (bits: number) => `ct mark & ${hex(bits)} == ${hex(bits)}`,
 };
 
-const PROTO_DPORT = "meta l4proto . th dport";
-const PROTO_SADDR_DPORT = "meta l4proto . ip saddr . th dport";
+// Keys of interval (pipapo) lookups read the protocol from conntrack: for `meta l4proto` in such a
+// concatenation nft 1.0.6 emits a 1-byte `byteorder` that kernels with nft_byteorder's
+// "no longer support multi-reg conversions" check (len != size) refuse with EOPNOTSUPP.
+const L4 = "ct original protocol";
+const PROTO_DPORT = `${L4} . th dport`;
+const PROTO_SADDR_DPORT = `${L4} . ip saddr . th dport`;
 
 /** `dnat ip to <addr map>[ : <port map>]` for one key. */
 const dnatVia = (key: string, addrMap: string, portMap?: string) =>
@@ -150,8 +159,8 @@ export function forwardPart(
 			name: "forward_pinhole",
 			base: { type: "filter", hook: "forward", prio: PRIORITY.pinholeFilter },
 			rules: [
-				`ct state new ${T.IPV6} ${T.FROM_WAN} meta l4proto . ip6 daddr . th dport @pin6 ${T.markOr(CT_MARK.ACCEPT)}`,
-				`ct state new ${T.IPV6} ${T.FROM_WAN} meta l4proto . ip6 saddr . ip6 daddr . th dport @pin6_src ${T.markOr(CT_MARK.ACCEPT)}`,
+				`ct state new ${T.IPV6} ${T.FROM_WAN} ${L4} . ip6 daddr . th dport @pin6 ${T.markOr(CT_MARK.ACCEPT)}`,
+				`ct state new ${T.IPV6} ${T.FROM_WAN} ${L4} . ip6 saddr . ip6 daddr . th dport @pin6_src ${T.markOr(CT_MARK.ACCEPT)}`,
 			],
 		},
 	];
