@@ -46,8 +46,9 @@ lint: deps
 	$(BIN)/biome check .
 	$(BUN) run luci-app/tools/biome-luci.ts
 
-# Every test: units beside the code, lab tests under test-vm/ (root: they create namespaces).
-test: deps lint build arm64-check
+# Every test: the aarch64 build under qemu, portrig in a QEMU VM on another kernel, then units
+# beside the code and lab tests under test-vm/ (root: they create namespaces).
+test: deps lint build arm64-check vm-test
 	@scripts/run-tests
 
 # The tests that need no root: every unit test but those that make namespaces or mounts.

@@ -3,7 +3,6 @@
 //   test-vm/vm                          stand-in guest (Debian kernel 6.1), fw4's stock ruleset
 //   test-vm/vm --kernel 6.12            the same on Debian's 6.12 kernel
 //   test-vm/vm --offload                fw4's ruleset with flow offloading (test-vm/fw4/offload.nft)
-//   test-vm/vm --pending                also the checks that wait for daemon work (offloading)
 //   test-vm/vm --image openwrt-…-x86-64-generic-ext4-combined.img.gz   a real OpenWrt image
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +16,7 @@ import { kvmUsable, type Machine, type MachineOptions, startMachine } from "./qe
 import {
 	type Check,
 	offloadChecks,
-	offloadPendingChecks,
+	offloadKeepAliveChecks,
 	runChecks,
 	smokeChecks,
 	smokeConfig,
@@ -25,13 +24,13 @@ import {
 } from "./smoke";
 import { standinBoot, standinRouter } from "./standin";
 
-const USAGE = "usage: test-vm/vm [--kernel 6.1|6.12] [--offload] [--pending] [--image FILE.img.gz]";
+const USAGE = "usage: test-vm/vm [--kernel 6.1|6.12] [--offload] [--image FILE.img.gz]";
 
 function say(line: string): void {
 	console.log(`vm: ${line}`);
 }
 
-type Options = { kernel: KernelSeries; offload: boolean; pending: boolean; image?: string };
+type Options = { kernel: KernelSeries; offload: boolean; image?: string };
 
 function parse(argv: string[]): Options {
 	const { values } = parseArgs({
@@ -39,7 +38,6 @@ function parse(argv: string[]): Options {
 		options: {
 			kernel: { type: "string", default: "6.1" },
 			offload: { type: "boolean", default: false },
-			pending: { type: "boolean", default: false },
 			image: { type: "string" },
 		},
 		strict: true,
@@ -52,14 +50,13 @@ function parse(argv: string[]): Options {
 	return {
 		kernel: values.kernel as KernelSeries,
 		offload: values.offload ?? false,
-		pending: values.pending ?? false,
 		image: values.image,
 	};
 }
 
 function checksFor(o: Options, lab: Parameters<typeof smokeChecks>[0], guest: GuestRouter): Check[] {
 	if (!o.offload) return smokeChecks(lab, guest);
-	return [...offloadChecks(lab, guest), ...(o.pending ? offloadPendingChecks(lab, guest) : [])];
+	return [...offloadChecks(lab, guest), ...offloadKeepAliveChecks(lab, guest)];
 }
 
 /** portrigd's log in the guest (a file on the stand-in, syslog on OpenWrt), when the guest still answers. */

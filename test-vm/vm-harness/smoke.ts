@@ -195,7 +195,7 @@ export function offloadChecks(lab: Lab, guest: GuestRouter): Check[] {
  * Needs the daemon to refresh openings from conntrack (offloaded packets skip the rules that
  * restart the idle timer): kept out of the default run until then.
  */
-export function offloadPendingChecks(lab: Lab, guest: GuestRouter): Check[] {
+export function offloadKeepAliveChecks(lab: Lab, guest: GuestRouter): Check[] {
 	return [
 		{
 			name: "an opening stays open while an offloaded connection carries traffic past its timeout",

@@ -19,7 +19,7 @@
 // before its DNAT lookups and clears it again when none matched (a DNAT ends the chain), so the
 // bit is on exactly the connections portrig forwarded.
 //
-// nft features relied on, and since when (OpenWrt 23.05: kernel 5.15, nft 1.0.8):
+// nft features relied on, and since when (OpenWrt 24.10: kernel 6.6, nft 1.1.1):
 //   inet-family nat chains, masquerade in inet       kernel 5.2,  nft 0.9.1
 //   concatenated keys with interval flag (pipapo)    kernel 5.6,  nft 0.9.4   (ranges, prefixes)
 //   dnat address and port from two map lookups      kernel 4.18, nft 0.9.0   (`dnat ip to m1 : m2`)
@@ -28,7 +28,7 @@
 //   Debian 6.12.118: `meta l4proto . …` lookups into interval sets fail EOPNOTSUPP
 //     (nft_byteorder_init, len != size; nft emits hton size 2 len 1), hence ct original protocol
 //   Debian 6.1.0-57: inverted or data-less lookups on a map fail EINVAL before kernel 6.5
-//     (nft_lookup_init): trigger rules; not yet fixed
+//     (nft_lookup_init): the trigger rules' `meta nfproto != @tr_…_4`; so kernel >= 6.5
 //   fib daddr type / fib daddr . iif type            kernel 4.10, nft 0.7
 //   ct mark set ct mark | bits, negated set lookups  kernel 4.x
 //   add/update @map { k : v } from the packet path  verified with nft 1.0.6, kernel 6.x (triggers);
