@@ -4,25 +4,29 @@
 // trigger connection's first (its SYN, or first datagram), so a remote host that connects back
 // the moment it sees that packet finds the ports open. The daemon only watches (triggers/).
 //
-// Per trigger and address family, one dynamic structure holds the live opening, its elements
+// Per trigger and address family, dynamic structures hold the live opening, their elements
 // carrying the trigger's idle timeout, so the kernel closes openings even with the daemon dead:
 //
 //   IPv4  map tr_<id>_4   key → LAN host      key: meta nfproto (one opening per trigger), or
-//         set tr_<id>_4o  key . LAN host           the remote's address with remote_only (_4r…)
+//         set tr_<id>_4k  key                      the remote's address with remote_only (_4r…)
+//         set tr_<id>_4o  key . LAN host
 //   IPv6  set tr_<id>_6   LAN host            (remote . LAN host with remote_only: tr_<id>_6r)
 //
 // IPv4 needs the map for `dnat ip to <key> map @tr_<id>_4`: the LAN host that triggered is
-// looked up by what the inbound packet knows. `update` never replaces a map element's value,
-// so the first LAN host keeps the opening until it expires (contention: a second host gets
-// nothing, and the daemon logs it). The owner set `…o` answers "is this host the owner?", so
-// that only the owner's traffic restarts the timer, never a refused host's.
+// looked up by what the inbound packet knows. The key set `…k` answers "is the opening held?"
+// (kernels before 6.5 refuse a lookup in a map that does not load its value, so `!= @map`
+// cannot ask it), and `add` never replaces an element, so the first LAN host keeps the opening
+// until it expires (contention: a second host gets nothing, and the daemon logs it). The owner
+// set `…o` answers "is this host the owner?", so that only the owner's traffic restarts the
+// timer, never a refused host's. The three are added and refreshed by the same packet, and
+// added and deleted together by the daemon (triggers/elements.ts).
 // IPv6 has no NAT: an inbound connection names its LAN host itself, so every allowed host that
 // triggers gets its own pinhole (no contention), accepted with conntrack mark CT_MARK.ACCEPT.
 //
 // Chains:
 //   trigger_filter   filter forward -2   dispatch: packets to/from a trigger's ports → trigger_<id>
 //   trigger_<id>     regular             IPv6 rules; IPv4 packets → trigger_<id>_4[r]
-//   trigger_<id>_4[r] regular (nft text) IPv4 open / refresh: map updates
+//   trigger_<id>_4[r] regular (nft text) IPv4 open / refresh: map and set updates
 //   trigger_dnat     nat prerouting -105 WAN → router address: trigger_wan4 (DNAT by the maps)
 //
 // Timer restarts ("refresh"), all only for the owner: packets of the trigger connection in
@@ -40,8 +44,8 @@ export type TriggerWithId = Trigger & { id: string };
 
 /** The nft objects that hold one trigger's openings (names encode their declarations). */
 export type TriggerSets = {
-	/** IPv4: map key → LAN host, and the owner set key . LAN host; absent when src_ip has no IPv4. */
-	v4?: { map: string; owners: string; chain: string };
+	/** IPv4: map key → LAN host, key set, owner set key . LAN host; absent when src_ip has no IPv4. */
+	v4?: { map: string; keys: string; owners: string; chain: string };
 	/** IPv6: set of [remote .] LAN host; absent when src_ip has no IPv6. */
 	v6?: { set: string };
 	/** Keys are remote addresses (remote_only) instead of the family. */
@@ -65,7 +69,14 @@ export function triggerSets(t: TriggerWithId, defaultTimeout: number): TriggerSe
 	const r = t.remote_only ? "r" : "";
 	return {
 		...(hasIPv4(t)
-			? { v4: { map: `tr_${t.id}_4${r}`, owners: `tr_${t.id}_4${r}o`, chain: `trigger_${t.id}_4${r}` } }
+			? {
+					v4: {
+						map: `tr_${t.id}_4${r}`,
+						keys: `tr_${t.id}_4${r}k`,
+						owners: `tr_${t.id}_4${r}o`,
+						chain: `trigger_${t.id}_4${r}`,
+					},
+				}
 			: {}),
 		...(hasIPv6(t) ? { v6: { set: `tr_${t.id}_6${r}` } } : {}),
 		remote: t.remote_only,
@@ -122,10 +133,21 @@ function ipv6Rules(t: Trigger, sets: TriggerSets): string[] {
 	];
 }
 
-/** IPv4 open/refresh rules: map updates. */
+/** The IPv4 map, key set and owner set of a trigger (none when it has no IPv4). */
+export function ipv4SetSpecs(sets: TriggerSets): SetSpec[] {
+	if (!sets.v4) return [];
+	const keyType = sets.remote ? "ipv4_addr" : "nf_proto";
+	return [
+		{ name: sets.v4.map, decl: { type: [keyType], map: "ipv4_addr", flags: ["timeout"] } },
+		{ name: sets.v4.keys, decl: { type: [keyType], flags: ["timeout"] } },
+		{ name: sets.v4.owners, decl: { type: [keyType, "ipv4_addr"], flags: ["timeout"] } },
+	];
+}
+
+/** IPv4 open/refresh rules: map and set updates. */
 function ipv4Rules(t: Trigger, sets: TriggerSets): string[] {
 	if (!sets.v4) return [];
-	const { map, owners } = sets.v4;
+	const { map, keys, owners } = sets.v4;
 	const T = `timeout ${sets.timeout}s`;
 	const lan = `@${DEVICE_SETS.lan}`;
 	const wan = `@${DEVICE_SETS.wan}`;
@@ -133,7 +155,7 @@ function ipv4Rules(t: Trigger, sets: TriggerSets): string[] {
 	const keyOut = sets.remote ? "ip daddr" : "meta nfproto";
 	const keyIn = sets.remote ? "ip saddr" : "meta nfproto";
 	const refresh = (key: string, host: string) =>
-		`${key} . ${host} @${owners} update @${owners} { ${key} . ${host} ${T} } update @${map} { ${key} ${T} : ${host} }`;
+		`${key} . ${host} @${owners} update @${owners} { ${key} . ${host} ${T} } update @${map} { ${key} ${T} : ${host} } update @${keys} { ${key} ${T} }`;
 	const sources = t.src_ip.filter((a) => !a.includes(":"));
 	const allowed = sources.length ? ` ip saddr { ${sources.join(", ")} }` : "";
 	const trigger = protoMatch(t.proto);
@@ -146,7 +168,7 @@ function ipv4Rules(t: Trigger, sets: TriggerSets): string[] {
 		`ct direction reply iifname ${wan} oifname ${lan} ${trigger} th sport ${tp} ${refresh(keyIn, "ip daddr")}`,
 		// A new trigger connection while nobody holds the opening: this host takes it. `add`
 		// creates without touching an existing element (a live opening of another host).
-		`ct state new iifname ${lan} oifname ${wan} ${trigger} th dport ${tp}${allowed} ${keyOut} != @${map} add @${map} { ${keyOut} ${T} : ip saddr } add @${owners} { ${keyOut} . ip saddr ${T} }`,
+		`ct state new iifname ${lan} oifname ${wan} ${trigger} th dport ${tp}${allowed} ${keyOut} != @${keys} add @${map} { ${keyOut} ${T} : ip saddr } add @${keys} { ${keyOut} ${T} } add @${owners} { ${keyOut} . ip saddr ${T} }`,
 		// Connections the opening let in (DNAT'ed to the owner), both ways: restart the timer.
 		`ct direction original ct status dnat iifname ${wan} oifname ${lan} ${opened} th dport ${op} ${refresh(keyIn, "ip daddr")}`,
 		`ct direction reply ct status dnat iifname ${lan} oifname ${wan} ${opened} th sport ${op} ${refresh(keyOut, "ip saddr")}`,
@@ -178,11 +200,7 @@ export function triggerPart(config: Config): Part {
 			`meta l4proto . th sport ${ports} jump ${own}`,
 		);
 		if (s.v4) {
-			const keyType = s.remote ? "ipv4_addr" : "nf_proto";
-			sets.push(
-				{ name: s.v4.map, decl: { type: [keyType], map: "ipv4_addr", flags: ["timeout"] } },
-				{ name: s.v4.owners, decl: { type: [keyType, "ipv4_addr"], flags: ["timeout"] } },
-			);
+			sets.push(...ipv4SetSpecs(s));
 			chains.push({ name: s.v4.chain, rules: ipv4Rules(t, s) });
 			ownRules.push(`${T.IPV4} goto ${s.v4.chain}`);
 			const key = s.remote ? "ip saddr" : "meta nfproto";

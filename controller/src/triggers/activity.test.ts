@@ -144,11 +144,13 @@ describe("keep-alive", () => {
 		expect(sweepInterval([])).toBe(0);
 	});
 
-	test("re-arming deletes and re-adds map and owner elements with the full timeout, in that order", () => {
+	test("re-arming deletes and re-adds map, key and owner elements with the full timeout, in that order", () => {
 		expect(refreshTransaction([ircOpening]).script().trimEnd().split("\n")).toEqual([
 			"delete element inet portrig tr_irc_4 { ipv4 }",
+			"delete element inet portrig tr_irc_4k { ipv4 }",
 			`delete element inet portrig tr_irc_4o { ipv4 . ${HOST} }`,
 			`add element inet portrig tr_irc_4 { ipv4 timeout 600s expires 600s : ${HOST} }`,
+			"add element inet portrig tr_irc_4k { ipv4 timeout 600s expires 600s }",
 			`add element inet portrig tr_irc_4o { ipv4 . ${HOST} timeout 600s expires 600s }`,
 		]);
 	});

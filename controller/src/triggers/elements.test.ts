@@ -21,13 +21,13 @@ const SET6R = `{"nftables": [${META}, {"set": {"family": "inet", "name": "tr_ftp
 const EMPTY = `{"nftables": [${META}, {"map": {"family": "inet", "name": "tr_irc_4", "table": "portrig", "type": "nf_proto", "handle": 1, "map": "ipv4_addr", "flags": ["timeout"]}}]}`;
 
 const IRC: TriggerSets = {
-	v4: { map: "tr_irc_4", owners: "tr_irc_4o", chain: "trigger_irc_4" },
+	v4: { map: "tr_irc_4", keys: "tr_irc_4k", owners: "tr_irc_4o", chain: "trigger_irc_4" },
 	v6: { set: "tr_irc_6" },
 	remote: false,
 	timeout: 600,
 };
 const FTP: TriggerSets = {
-	v4: { map: "tr_ftp_4r", owners: "tr_ftp_4ro", chain: "trigger_ftp_4r" },
+	v4: { map: "tr_ftp_4r", keys: "tr_ftp_4rk", owners: "tr_ftp_4ro", chain: "trigger_ftp_4r" },
 	v6: { set: "tr_ftp_6r" },
 	remote: true,
 	timeout: 120,
@@ -76,10 +76,11 @@ describe("reading openings from nft listings", () => {
 describe("writing openings back", () => {
 	const script = (tx: Transaction) => tx.script();
 
-	test("an IPv4 opening goes back into its map and owner set with its time left", () => {
+	test("an IPv4 opening goes back into its map, key set and owner set with its time left", () => {
 		const opening = { family: 4 as const, host: "192.168.1.10", timeout: 600, expires: 422 };
 		expect(script(addOpenings(new Transaction(), IRC, [opening]))).toBe(
 			"add element inet portrig tr_irc_4 { ipv4 timeout 600s expires 422s : 192.168.1.10 }\n" +
+				"add element inet portrig tr_irc_4k { ipv4 timeout 600s expires 422s }\n" +
 				"add element inet portrig tr_irc_4o { ipv4 . 192.168.1.10 timeout 600s expires 422s }\n",
 		);
 	});
@@ -103,13 +104,14 @@ describe("writing openings back", () => {
 		expect(text).toContain("2001:db8:ffff::2 . 2001:db8:1::10 timeout 600s expires 29s");
 	});
 
-	test("deleting an opening names its keys in the map, the owner set and the IPv6 set", () => {
+	test("deleting an opening names its keys in the map, the key set, the owner set and the IPv6 set", () => {
 		const tx = deleteOpenings(new Transaction(), IRC, [
 			...parseIPv4Map(MAP4, IRC),
 			...parseIPv6Set(SET6, IRC),
 		]);
 		expect(script(tx)).toBe(
 			"delete element inet portrig tr_irc_4 { ipv4 }\n" +
+				"delete element inet portrig tr_irc_4k { ipv4 }\n" +
 				"delete element inet portrig tr_irc_4o { ipv4 . 192.168.1.10 }\n" +
 				"delete element inet portrig tr_irc_6 { 2001:db8:1::10 }\n",
 		);

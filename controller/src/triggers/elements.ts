@@ -99,6 +99,23 @@ const ipv6Key = (sets: TriggerSets, o: KernelOpening): string =>
 const timed = (key: string, o: KernelOpening) =>
 	`${key} timeout ${o.timeout}s expires ${Math.min(o.timeout, Math.max(1, o.expires))}s`;
 
+/** The nft structures that hold an opening of `family`. */
+export function structuresOf(sets: TriggerSets, family: 4 | 6): string[] {
+	if (family === 6) return sets.v6 ? [sets.v6.set] : [];
+	return sets.v4 ? [sets.v4.map, sets.v4.keys, sets.v4.owners] : [];
+}
+
+/** Adds to `tx` the key-set elements of the IPv4 `openings`, with their remaining time. */
+export function addKeys(tx: Transaction, sets: TriggerSets, openings: KernelOpening[]): Transaction {
+	const v4 = openings.filter((o) => o.family === 4);
+	if (sets.v4 && v4.length)
+		tx.addElements(
+			sets.v4.keys,
+			v4.map((o) => timed(ipv4Key(o), o)),
+		);
+	return tx;
+}
+
 /** Adds to `tx` what puts `openings` back with their remaining time. */
 export function addOpenings(tx: Transaction, sets: TriggerSets, openings: KernelOpening[]): Transaction {
 	const v4 = openings.filter((o) => o.family === 4);
@@ -108,6 +125,7 @@ export function addOpenings(tx: Transaction, sets: TriggerSets, openings: Kernel
 			sets.v4.map,
 			v4.map((o) => `${timed(ipv4Key(o), o)} : ${o.host}`),
 		);
+		addKeys(tx, sets, v4);
 		tx.addElements(
 			sets.v4.owners,
 			v4.map((o) => timed(`${ipv4Key(o)} . ${o.host}`, o)),
@@ -127,6 +145,7 @@ export function deleteOpenings(tx: Transaction, sets: TriggerSets, openings: Ker
 	const v6 = openings.filter((o) => o.family === 6);
 	if (sets.v4 && v4.length) {
 		tx.deleteElements(sets.v4.map, v4.map(ipv4Key));
+		tx.deleteElements(sets.v4.keys, v4.map(ipv4Key));
 		tx.deleteElements(
 			sets.v4.owners,
 			v4.map((o) => `${ipv4Key(o)} . ${o.host}`),

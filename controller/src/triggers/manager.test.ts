@@ -10,6 +10,7 @@ import { type OpeningEvent, TriggerManager } from "./manager";
 const { config, env } = loadScenario("triggers-basic");
 const OPENING = new Transaction()
 	.addElements("tr_irc_4", ["ipv4 timeout 600s expires 500s : 192.168.1.10"])
+	.addElements("tr_irc_4k", ["ipv4 timeout 600s expires 500s"])
 	.addElements("tr_irc_4o", ["ipv4 . 192.168.1.10 timeout 600s expires 500s"]);
 
 let manager: TriggerManager | undefined;
@@ -38,8 +39,7 @@ describe("TriggerManager with an in-memory nft", () => {
 		]);
 		expect(events.map((e) => e.action)).toEqual(["open"]);
 		expect(await manager.close("irc")).toBe(1);
-		expect(elementsOf(nft, "tr_irc_4")).toEqual([]);
-		expect(elementsOf(nft, "tr_irc_4o")).toEqual([]);
+		for (const set of ["tr_irc_4", "tr_irc_4k", "tr_irc_4o"]) expect(elementsOf(nft, set)).toEqual([]);
 		expect(events.at(-1)).toMatchObject({ action: "close", reason: "closed", host: "192.168.1.10" });
 	});
 
@@ -63,6 +63,26 @@ describe("TriggerManager with an in-memory nft", () => {
 		await manager.start(config, ["tr_irc_4"]);
 		expect(elementsOf(nft, "tr_irc_4")).toHaveLength(1);
 		expect(elementsOf(nft, "tr_irc_4")?.[0]).toMatch(/^ipv4 timeout 600s expires \d+s : 192\.168\.1\.10$/);
-		expect(manager.stats().readded).toBe(2);
+		expect(manager.stats().readded).toBe(3);
+	});
+});
+
+describe("taking over a table from before the key sets", () => {
+	test("adopt() gives a live opening its key set before the first apply, which then re-creates nothing", async () => {
+		// The previous version's table: no tr_irc_4k (its rules did not use one), an opening held.
+		const nft = new FakeNft();
+		await new DataPlane({ runner: nft }).apply(config, env);
+		await nft.run(new Transaction().flushChain("trigger_irc_4").deleteSet("tr_irc_4k", false));
+		await nft.run(new Transaction().addElements("tr_irc_4", ["ipv4 timeout 600s expires 500s : 192.168.1.10"]));
+		await nft.run(new Transaction().addElements("tr_irc_4o", ["ipv4 . 192.168.1.10 timeout 600s expires 500s"]));
+		manager = new TriggerManager({ nft });
+		expect(await manager.adopt(config)).toBe(1);
+		expect(elementsOf(nft, "tr_irc_4k")).toEqual(["ipv4 timeout 600s expires 500s"]);
+		const { recreatedSets } = await new DataPlane({ runner: nft }).apply(config, env);
+		expect(recreatedSets).toEqual([]);
+		await manager.start(config, recreatedSets);
+		expect(manager.openings()).toMatchObject([{ trigger: "irc", host: "192.168.1.10" }]);
+		expect(elementsOf(nft, "tr_irc_4k")).toEqual(["ipv4 timeout 600s expires 500s"]);
+		expect(elementsOf(nft, "tr_irc_4")).toEqual(["ipv4 timeout 600s expires 500s : 192.168.1.10"]);
 	});
 });

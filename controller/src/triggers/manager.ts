@@ -24,9 +24,16 @@ import { TABLE } from "../ruleset/layout";
 import { canonicalAddress } from "../ruleset/prefix";
 import { listIfPresent, type NftRunner } from "../ruleset/runner";
 import { Transaction } from "../ruleset/transaction";
-import { activeTriggers, type TriggerSets, type TriggerWithId, triggerSets } from "../ruleset/triggers";
+import {
+	activeTriggers,
+	ipv4SetSpecs,
+	type TriggerSets,
+	type TriggerWithId,
+	triggerSets,
+} from "../ruleset/triggers";
 import type { LiveOpening } from "./activity";
 import {
+	addKeys,
 	addOpenings,
 	deleteOpenings,
 	type KernelOpening,
@@ -34,6 +41,7 @@ import {
 	parseIPv4Owners,
 	parseIPv6Set,
 	strayOwners,
+	structuresOf,
 } from "./elements";
 import { KeepAlive, type KeepAliveStats, refreshTransaction } from "./keepalive";
 import { matchingTriggers, triggerPorts } from "./match";
@@ -137,8 +145,24 @@ export class TriggerManager {
 			const n = this.adopted.reduce((sum, a) => sum + a.openings.length, 0);
 			this.counts.adopted += n;
 			if (n) log("notice", `triggers: adopting ${n} live opening(s) left in the kernel`);
+			await this.completeKeys();
 			return n;
 		});
+	}
+
+	/**
+	 * Gives every adopted IPv4 opening its key-set element (with the set), before the first
+	 * apply switches to rules that ask the key set: a table left by a version without key sets
+	 * would otherwise let a second host claim the opening. `add` leaves present ones as they are.
+	 */
+	private async completeKeys(): Promise<void> {
+		const tx = new Transaction();
+		for (const a of this.adopted) {
+			const keys = ipv4SetSpecs(a.sets).find((s) => s.name === a.sets.v4?.keys);
+			if (!keys || !a.openings.some((o) => o.family === 4)) continue;
+			addKeys(tx.addSet(keys), a.sets, a.openings);
+		}
+		await this.options.nft.run(tx).catch((e) => log("err", `triggers: adding key-set elements: ${message(e)}`));
 	}
 
 	/**
@@ -152,8 +176,7 @@ export class TriggerManager {
 			const now = Date.now();
 			const elapsed = Math.floor((now - this.adoptedAt) / 1000);
 			const tx = new Transaction();
-			const lost = (name: string | undefined) =>
-				name !== undefined && (!recreatedSets || recreatedSets.includes(name));
+			const lost = (name: string) => !recreatedSets || recreatedSets.includes(name);
 			for (const a of this.adopted) {
 				const t = this.triggers.get(a.trigger);
 				// Only where the trigger still exists with the same structures.
@@ -164,7 +187,7 @@ export class TriggerManager {
 				addOpenings(
 					tx,
 					a.sets,
-					left.filter((o) => lost(o.family === 4 ? a.sets.v4?.map : a.sets.v6?.set)),
+					left.filter((o) => structuresOf(a.sets, o.family).some(lost)),
 				);
 				for (const o of left)
 					this.live.set(keyOf(a.trigger, o), {
@@ -230,8 +253,7 @@ export class TriggerManager {
 					(l) =>
 						l.trigger === trigger.id &&
 						l.expiresAt > now &&
-						((l.family === 4 && s.v4 && names.has(s.v4.map)) ||
-							(l.family === 6 && s.v6 && names.has(s.v6.set))),
+						structuresOf(s, l.family).some((n) => names.has(n)),
 				);
 				const withTimeLeft = lost.map((l) => ({
 					...l,
