@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
 	const kvm = kvmUsable();
 
 	const prefix = `vm${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-	say(`wiring namespaces ${prefix}-{switch,wan1,lan1}: taps for the guest's LAN and WAN NICs`);
+	say(`wiring namespaces ${prefix}-{switch,wan1,lan1,lan2}: taps for the guest's LAN and WAN NICs`);
 	const net = await wireNetwork(prefix);
 	let machine: Machine | undefined;
 	try {

@@ -57,20 +57,27 @@ async function openings(guest: GuestRouter): Promise<{ trigger: string; host: st
 	return reply.openings ?? [];
 }
 
-/** The smoke suite's servers: the LAN host's services and the WAN peer of the trigger. */
+async function refusals(guest: GuestRouter): Promise<number> {
+	const status = (await guest.call("status")) as { trigger_stats?: { refused?: number } };
+	return status.trigger_stats?.refused ?? 0;
+}
+
+/** The smoke suite's servers: the LAN hosts' services and the WAN peer of the trigger. */
 export async function startServers(lab: Lab): Promise<void> {
 	await lab.serve("lan1", "tcp", [PORTS.lanService, PORTS.opened, PORTS.unclaimed]);
+	// lan2 serves the opened port too: an opening it took would answer from lan2.
+	await lab.serve("lan2", "tcp", [PORTS.opened]);
 	await lab.serve("lan1", "udp", [PORTS.lanService]);
 	await lab.serve("wan1", "tcp", [PORTS.trigger]);
 }
 
-/** lan1 connects out to the trigger port; resolves once the guest lists the opening. */
-async function trigger(lab: Lab, guest: GuestRouter): Promise<void> {
-	const peer = await lab.probe("lan1", "tcp", ADDR.wan1.v4, PORTS.trigger, PROBE_MS);
-	if (peer?.node !== "wan1") throw new CheckFailed(`lan1 could not reach the trigger port on wan1`);
+/** `host` connects out to the trigger port; resolves once the guest lists its opening. */
+async function trigger(lab: Lab, guest: GuestRouter, host: "lan1" | "lan2" = "lan1"): Promise<void> {
+	const peer = await lab.probe(host, "tcp", ADDR.wan1.v4, PORTS.trigger, PROBE_MS);
+	if (peer?.node !== "wan1") throw new CheckFailed(`${host} could not reach the trigger port on wan1`);
 	await waitFor(
-		"the trigger's opening to be listed",
-		async () => (await openings(guest)).some((o) => o.trigger === "game" && o.host === ADDR.lan1.v4),
+		`${host}'s opening to be listed`,
+		async () => (await openings(guest)).some((o) => o.trigger === "game" && o.host === ADDR[host].v4),
 		30_000,
 		500,
 	);
@@ -125,6 +132,29 @@ const triggerOpensCheck = (lab: Lab, guest: GuestRouter): Check => ({
 	},
 });
 
+const contentionCheck = (lab: Lab, guest: GuestRouter): Check => ({
+	name: "a second LAN host's trigger SYN does not take the opening; the refusal is counted",
+	run: async () => {
+		const refusedBefore = await refusals(guest);
+		const peer = await lab.probe("lan2", "tcp", ADDR.wan1.v4, PORTS.trigger, PROBE_MS);
+		if (peer?.node !== "wan1") throw new CheckFailed(`lan2 could not reach the trigger port on wan1`);
+		await waitFor(
+			"the refusal to be counted",
+			async () => (await refusals(guest)) > refusedBefore,
+			30_000,
+			500,
+		);
+		expectAnswer(
+			await lab.probe("wan1", "tcp", GUEST.wan, PORTS.opened, PROBE_MS),
+			"lan1",
+			PORTS.opened,
+			"the opened port after lan2's trigger",
+		);
+		const hosts = (await openings(guest)).map((o) => o.host);
+		if (hosts.join() !== ADDR.lan1.v4) throw new CheckFailed(`openings held by ${hosts.join(", ")}`);
+	},
+});
+
 /** Checks on fw4's stock ruleset. */
 export function smokeChecks(lab: Lab, guest: GuestRouter): Check[] {
 	return [
@@ -141,6 +171,7 @@ export function smokeChecks(lab: Lab, guest: GuestRouter): Check[] {
 				),
 		},
 		triggerOpensCheck(lab, guest),
+		contentionCheck(lab, guest),
 		{
 			name: `the opening closes once idle for its timeout (${TRIGGER_TIMEOUT} s)`,
 			run: async () => {
@@ -154,6 +185,18 @@ export function smokeChecks(lab: Lab, guest: GuestRouter): Check[] {
 				expectNoAnswer(
 					await lab.probe("wan1", "tcp", GUEST.wan, PORTS.opened, PROBE_MS),
 					"the trigger's port after the close",
+				);
+			},
+		},
+		{
+			name: "once closed, the opening goes to the next LAN host that triggers",
+			run: async () => {
+				await trigger(lab, guest, "lan2");
+				expectAnswer(
+					await lab.probe("wan1", "tcp", GUEST.wan, PORTS.opened, PROBE_MS),
+					"lan2",
+					PORTS.opened,
+					"the opened port after lan2's trigger",
 				);
 			},
 		},

@@ -47,8 +47,8 @@ describe("TriggerManager with an in-memory nft", () => {
 		const nft = await kernelWithOpening();
 		const events: OpeningEvent[] = [];
 		manager = new TriggerManager({ nft, onEvent: (e) => events.push(e) });
-		expect(await manager.adopt(config)).toBe(1);
 		const before = nft.scripts.length;
+		expect(await manager.adopt(config)).toBe(1);
 		await manager.start(config, []);
 		expect(nft.scripts.slice(before).join("")).not.toContain("add element");
 		expect(manager.openings()).toHaveLength(1);
@@ -73,8 +73,12 @@ describe("taking over a table from before the key sets", () => {
 		const nft = new FakeNft();
 		await new DataPlane({ runner: nft }).apply(config, env);
 		await nft.run(new Transaction().flushChain("trigger_irc_4").deleteSet("tr_irc_4k", false));
-		await nft.run(new Transaction().addElements("tr_irc_4", ["ipv4 timeout 600s expires 500s : 192.168.1.10"]));
-		await nft.run(new Transaction().addElements("tr_irc_4o", ["ipv4 . 192.168.1.10 timeout 600s expires 500s"]));
+		await nft.run(
+			new Transaction().addElements("tr_irc_4", ["ipv4 timeout 600s expires 500s : 192.168.1.10"]),
+		);
+		await nft.run(
+			new Transaction().addElements("tr_irc_4o", ["ipv4 . 192.168.1.10 timeout 600s expires 500s"]),
+		);
 		manager = new TriggerManager({ nft });
 		expect(await manager.adopt(config)).toBe(1);
 		expect(elementsOf(nft, "tr_irc_4k")).toEqual(["ipv4 timeout 600s expires 500s"]);

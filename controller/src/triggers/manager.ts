@@ -151,18 +151,22 @@ export class TriggerManager {
 	}
 
 	/**
-	 * Gives every adopted IPv4 opening its key-set element (with the set), before the first
-	 * apply switches to rules that ask the key set: a table left by a version without key sets
-	 * would otherwise let a second host claim the opening. `add` leaves present ones as they are.
+	 * A table left by a version without key sets: creates each missing key set with the keys of
+	 * the adopted IPv4 openings, before the first apply switches to rules that ask it (else a
+	 * second host could claim a live opening). Nothing when the key sets exist.
 	 */
 	private async completeKeys(): Promise<void> {
 		const tx = new Transaction();
 		for (const a of this.adopted) {
 			const keys = ipv4SetSpecs(a.sets).find((s) => s.name === a.sets.v4?.keys);
 			if (!keys || !a.openings.some((o) => o.family === 4)) continue;
-			addKeys(tx.addSet(keys), a.sets, a.openings);
+			const what = `set ${TABLE.family} ${TABLE.name} ${keys.name}`;
+			if ((await listIfPresent(this.options.nft, what, { terse: true })) === undefined)
+				addKeys(tx.addSet(keys), a.sets, a.openings);
 		}
-		await this.options.nft.run(tx).catch((e) => log("err", `triggers: adding key-set elements: ${message(e)}`));
+		if (tx.empty) return;
+		log("notice", "triggers: adding the key sets a table from an older portrig lacks");
+		await this.options.nft.run(tx).catch((e) => log("err", `triggers: adding key sets: ${message(e)}`));
 	}
 
 	/**
