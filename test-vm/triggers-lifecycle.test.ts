@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { DataPlane } from "../controller/src/ruleset/dataplane";
 import { configFromSections } from "../controller/src/ruleset/golden/scenario";
+import { Transaction } from "../controller/src/ruleset/transaction";
+import { triggerPart } from "../controller/src/ruleset/triggers";
 import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
 import { ADDR, Lab, type LabNode, type Proto } from "./lib/lab";
 import { waitFor } from "./lib/wait";
@@ -39,6 +41,7 @@ async function openings(d: RunningDaemon): Promise<Row[]> {
 
 type Stats = {
 	adopted: number;
+	refused: number;
 	readded: number;
 	conntrack: { overruns: number; resyncs: number; events: number };
 };
@@ -49,9 +52,9 @@ async function stats(d: RunningDaemon): Promise<Stats> {
 beforeAll(async () => {
 	lab = await Lab.up();
 	await Promise.all([
-		lab.serve("wan1", "tcp", [7001, 7002, 7003, 7004, 7005, 7010]),
-		lab.serve("lan1", "tcp", [7101, 7102, 7103, 7104, 7105, 7200, 7201, 7202]),
-		lab.serve("lan2", "tcp", [7104, 7105, 7200, 7201, 7202]),
+		lab.serve("wan1", "tcp", [7001, 7002, 7003, 7004, 7005, 7006, 7010]),
+		lab.serve("lan1", "tcp", [7101, 7102, 7103, 7104, 7105, 7106, 7200, 7201, 7202]),
+		lab.serve("lan2", "tcp", [7104, 7105, 7106, 7200, 7201, 7202]),
 	]);
 });
 
@@ -138,6 +141,43 @@ describe("a daemon's life", () => {
 			expect(await inbound("wan1", "tcp", 7102)).toBe("lan1");
 		} finally {
 			await second.stop();
+		}
+	});
+
+	test("a daemon upgraded in place keeps a live opening of a table without key sets, and it stays the first host's", async () => {
+		// The table a portrig before key sets left: no tr_u_4k, and the rule that opens asks
+		// the map itself (`meta nfproto != @tr_u_4`, which kernels from 6.5 accept).
+		const config = configFromSections({
+			globals: { wan_device: "eth1", lan_device: "br-lan" },
+			triggers: [{ id: "u", name: "u", trigger_port: "7006", open_port: ["7106"], timeout: "60" }],
+		});
+		const dp = new DataPlane({ prefix: lab.nsExec("router") });
+		let d: RunningDaemon | undefined;
+		try {
+			await dp.apply(config, { wanDevices: ["eth1"], lanDevices: ["br-lan"] });
+			const old = new Transaction().flushChain("trigger_u_4");
+			for (const rule of triggerPart(config).chains.find((c) => c.name === "trigger_u_4")?.rules ?? [])
+				old.addRule(
+					"trigger_u_4",
+					rule.replace(/ (add|update) @tr_u_4k \{[^}]*\}/g, "").replace("!= @tr_u_4k", "!= @tr_u_4"),
+				);
+			await dp.nft.run(old.deleteSet("tr_u_4k", false));
+			await fire("lan1", 7006);
+			expect(await inbound("wan1", "tcp", 7106)).toBe("lan1");
+
+			d = await startDaemon(lab, LAB_GLOBALS + trigger("u", 7006, 7106, 60));
+			expect(await openings(d)).toMatchObject([{ trigger: "u", host: ADDR.lan1.v4 }]);
+			expect((await stats(d)).adopted).toBe(1);
+			const keys = await lab.exec("router", ["nft", "list", "set", "inet", "portrig", "tr_u_4k"]);
+			expect(keys.stdout).toMatch(/elements = \{ ipv4 timeout 1m expires /);
+			await fire("lan2", 7006);
+			const daemon = d;
+			await waitFor("lan2's trigger to be refused", async () => (await stats(daemon)).refused > 0);
+			expect(await inbound("wan1", "tcp", 7106)).toBe("lan1");
+			expect((await openings(d)).map((o) => o.host)).toEqual([ADDR.lan1.v4]);
+		} finally {
+			await d?.stop();
+			await lab.exec("router", ["nft", "delete", "table", "inet", "portrig"], { check: false });
 		}
 	});
 
