@@ -10,7 +10,7 @@ SOURCES  := $(shell find controller/src -name '*.ts' ! -name '*.test.ts' 2>/dev/
 COMPILE  := $(BUN) build --compile --minify --sourcemap=none --no-compile-autoload-dotenv \
 	--no-compile-autoload-bunfig
 
-VM_KERNEL ?= 6.12
+VM_KERNELS ?= 6.1 6.12
 
 .PHONY: all build dist deps lint test unit lab lab-down bench package clean arm64-check vm-test
 
@@ -59,11 +59,10 @@ UNIT_TESTS := $(filter-out $(NEEDS_ROOT),$(ALL_UNITS))
 unit: deps
 	@scripts/run-tests $(addprefix ./,$(UNIT_TESTS))
 
-# portrig in QEMU: the stand-in guest (Debian's kernel, an initramfs built here), with fw4's
+# portrig in QEMU: the stand-in guest (Debian's kernels, an initramfs built here), with fw4's
 # stock ruleset and with flow offloading. docs/vm.md; an OpenWrt image: test-vm/vm --image FILE.
 vm-test: build
-	@test-vm/vm --kernel $(VM_KERNEL)
-	@test-vm/vm --kernel $(VM_KERNEL) --offload
+	@set -e; for k in $(VM_KERNELS); do test-vm/vm --kernel $$k; test-vm/vm --kernel $$k --offload; done
 
 lab: build
 	@test-vm/demo

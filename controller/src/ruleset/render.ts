@@ -24,11 +24,12 @@
 //   concatenated keys with interval flag (pipapo)    kernel 5.6,  nft 0.9.4   (ranges, prefixes)
 //   dnat address and port from two map lookups      kernel 4.18, nft 0.9.0   (`dnat ip to m1 : m2`)
 //   th dport, ct original protocol in concatenations kernel 4.x,  nft 0.9.2
-// Kernels run in the VM (test-vm/vm) with nft 1.0.6:
+// Kernels run in the VM (test-vm/vm, make vm-test; nft 1.0.6, with and without offloading):
 //   Debian 6.12.118: `meta l4proto . …` lookups into interval sets fail EOPNOTSUPP
 //     (nft_byteorder_init, len != size; nft emits hton size 2 len 1), hence ct original protocol
-//   Debian 6.1.0-57: inverted or data-less lookups on a map fail EINVAL before kernel 6.5
-//     (nft_lookup_init): the trigger rules' `meta nfproto != @tr_…_4`; so kernel >= 6.5
+//   Debian 6.1.0-57 (6.1.192): a lookup in a map that loads no value (`!= @map`) fails EINVAL
+//     before kernel 6.5 (nft_lookup_init), hence the triggers' key sets (triggers.ts)
+//   No older kernel is in Debian 12's archive: 5.15 (OpenWrt 23.05) has not been run.
 //   fib daddr type / fib daddr . iif type            kernel 4.10, nft 0.7
 //   ct mark set ct mark | bits, negated set lookups  kernel 4.x
 //   add/update @map { k : v } from the packet path  verified with nft 1.0.6, kernel 6.x (triggers);
