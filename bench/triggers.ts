@@ -27,7 +27,7 @@ config trigger 'bench'
 	option trigger_port '${TRIGGER_PORT}'
 	list open_port '${OPEN_PORT}'
 `;
-const FLUSH = "flush map inet portrig tr_bench_4\nflush set inet portrig tr_bench_4o\n";
+const FLUSH = "flush map inet portrig tr_bench_4\nflush set inet portrig tr_bench_4k\nflush set inet portrig tr_bench_4o\n";
 
 type Agent = {
 	send(line: string): Promise<void>;
