@@ -27,7 +27,11 @@ config trigger 'bench'
 	option trigger_port '${TRIGGER_PORT}'
 	list open_port '${OPEN_PORT}'
 `;
-const FLUSH = "flush map inet portrig tr_bench_4\nflush set inet portrig tr_bench_4k\nflush set inet portrig tr_bench_4o\n";
+// The opening's map, key set and owner set (ruleset/triggers.ts).
+const FLUSH = `flush map inet portrig tr_bench_4
+flush set inet portrig tr_bench_4k
+flush set inet portrig tr_bench_4o
+`;
 
 type Agent = {
 	send(line: string): Promise<void>;
