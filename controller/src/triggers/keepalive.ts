@@ -7,8 +7,9 @@
 //
 // Re-arming is delete + add of the same elements in one transaction: `add element` leaves an
 // existing element's timer as it is (nft 1.0.6, kernels 6.1 to 6.18), and delete + add works on
-// all of them. The owner-set entry `key . host` is deleted too, so if another host took the
-// opening meanwhile, that delete fails and the whole transaction changes nothing.
+// all of them. The map, key-set and owner-set elements go together; the owner entry names the
+// host, so if another host took the opening meanwhile, its delete fails and the whole
+// transaction changes nothing.
 import type { ConntrackEntry } from "../netlink/conntrack";
 import { Transaction } from "../ruleset/transaction";
 import { type ByteCounts, busyOpenings, type DumpQuery, type LiveOpening, lookQueries } from "./activity";
