@@ -104,6 +104,16 @@ export class ForwardPorts {
 		};
 	}
 
+	/** The forward of this id in the config indexed (the same object). */
+	forward(id: string): Forward | undefined {
+		return this.forwardItems.get(id)?.entry;
+	}
+
+	/** The trigger of this id in the config indexed (the same object). */
+	trigger(id: string): Trigger | undefined {
+		return this.triggerItems.get(id)?.entry;
+	}
+
 	/** Takes an accepted change in: entry `id` is now `entry` (undefined: deleted). */
 	update(type: "forward" | "trigger", id: string, entry: Entry | undefined): void {
 		const seq = this.drop(type, id);

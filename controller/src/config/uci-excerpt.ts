@@ -15,6 +15,7 @@ import {
 	isUciType,
 	LineIndex,
 	lexUci,
+	own,
 	readChunks,
 	type Statement,
 	UciParseError,
@@ -101,12 +102,6 @@ function hasLineBreak(text: string, from: number, to: number): boolean {
 export function arg(st: Statement, i: number): Arg {
 	return st.args[i] ?? { value: "", start: st.start, end: st.start };
 }
-
-/**
- * A string of its own: a slice of a file's text keeps all of that text alive, through every
- * later edit and reload (the engine's substrings point into it). repeat(1) copies it.
- */
-export const own = (s: string): string => s.repeat(1);
 
 const isBlankChunk = (text: string, c: Chunk) =>
 	c.statements.length === 0 && text.slice(c.start, c.end).trim() === "";

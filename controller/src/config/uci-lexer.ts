@@ -61,6 +61,13 @@ const KEYWORDS = new Map<string, Keyword>([
 	["list", "list"],
 ]);
 
+/**
+ * A string of its own: a slice of a file's text keeps all of that text alive through every
+ * later edit and reload (the engine's substrings point into it). JSON.parse builds a new
+ * string; tricks such as s.repeat(1) return s itself once optimised.
+ */
+export const own = (s: string): string => JSON.parse(JSON.stringify(s));
+
 /** C's isspace() in the "C" locale: space, \t, \n, \v, \f, \r. */
 const isSpace = (c: number) => c === SPACE || (c >= TAB && c <= CR);
 /** libuci's name check: option and section names are [A-Za-z0-9_]; package names also allow '-'. */
@@ -110,9 +117,8 @@ class LineReader {
 	/** Text offset where the next physical line starts. */
 	next = 0;
 	/**
-	 * One string per distinct value read: a slice of the text would keep the whole text alive
-	 * (the engine's substrings point into it) through every later edit, and the 10,000 'tcp'
-	 * of a big file become one. Used as a key, a slice becomes a string of its own.
+	 * One string per distinct value read, a string of its own (see own()): the 10,000 'tcp' of
+	 * a big file become one, and no value keeps the file's text alive.
 	 */
 	private readonly strings = new Map<string, string>();
 	constructor(
@@ -218,8 +224,9 @@ class LineReader {
 	private intern(value: string): string {
 		const known = this.strings.get(value);
 		if (known !== undefined) return known;
-		this.strings.set(value, value);
-		return value;
+		const copy = own(value);
+		this.strings.set(copy, copy);
+		return copy;
 	}
 
 	/** Where the C string starting at `i` ends: its NUL, or the end of the buffer. */
