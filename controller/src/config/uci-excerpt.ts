@@ -367,10 +367,6 @@ export class Snippet {
 		return this.chunks.length;
 	}
 
-	chunkStart(i: number): number {
-		return this.chunks[i]?.start ?? this.text.length;
-	}
-
 	private isBlank(i: number): boolean {
 		const chunk = this.chunks[i];
 		return chunk !== undefined && isBlankChunk(this.text, chunk);

@@ -86,7 +86,7 @@ export class UciDocument {
 		/** The excerpts in file order: the file is their concatenation. */
 		private readonly parts: readonly Excerpt[],
 		/** `package NAME` when the file has one. */
-		readonly pkg: string | undefined,
+		private readonly pkg: string | undefined,
 		/** Sections (`config` lines less those reopening a name): the ordinal of the next one. */
 		private readonly count: number,
 		/** Anonymous sections: their ids move when a section before them comes or goes. */
@@ -99,7 +99,7 @@ export class UciDocument {
 	/**
 	 * Parses a text, excerpt by excerpt. `visit` sees each section as it is read (all of its
 	 * options): a reader that needs every section once holds no more than one at a time. A
-	 * section reopened later is passed with its first block only: `reopened` then says so.
+	 * section reopened later is passed with its first block only: `irregular` then says so.
 	 */
 	static parse(text: string, visit?: SectionVisitor): UciDocument {
 		const map = new Map<string, Place>();
