@@ -271,10 +271,11 @@ export class ConfigStore {
 			return { ok: false, reason: "invalid", problems };
 		}
 		next.take?.();
+		// An edit that changes nothing returns the same document: nothing to write then.
+		this.dirty ||= document !== this.state.document;
 		const { take: _, text: __, ...state } = next;
 		this.state = state;
 		this.valid = next.config;
-		this.dirty = true;
 		return { ok: true, id, config: next.config, change };
 	}
 }
