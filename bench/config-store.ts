@@ -8,7 +8,7 @@
 import { heapStats } from "bun:jsc";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigStore, type MutationResult } from "../controller/src/config/store";
 import { LAB_GLOBALS } from "../test-vm/lib/daemon";
 import { ADDR } from "../test-vm/lib/lab";
@@ -57,6 +57,10 @@ function heap(): Heap {
 
 /** What opening `file` adds to the JS heap, measured in a new process (`heap FILE`, below). */
 async function heldBy(file: string): Promise<Heap> {
+	// The code's own memory (compiled on first use) is not the store's: a small file first.
+	const small = join(dirname(file), "small");
+	writeFileSync(small, uciForwards(1));
+	await ConfigStore.open(small);
 	const empty = heap();
 	const store = await ConfigStore.open(file);
 	const held = heap();

@@ -21,17 +21,28 @@ import {
 	UciParseError,
 } from "./uci-lexer";
 
-/** A `config` line of an excerpt: the section's type, its name if one is written, its line in the excerpt (1-based). */
-export type Header = { readonly type: string; readonly name: string | undefined; readonly line: number };
+/** What a `config` line says: the section's type, its name if one is written, its line in the excerpt (1-based). */
+type HeaderLine = { readonly type: string; readonly name: string | undefined; readonly line: number };
+
+/** A `config` line of an excerpt, which it knows (a document's ids lead to their section's header). */
+export type Header = HeaderLine & {
+	readonly excerpt: Excerpt;
+	/** Its position among the excerpt's headers. */
+	readonly block: number;
+};
 
 export class Excerpt {
+	/** Its `config` lines: one, none (the lines before the first section), or several written on one line. */
+	readonly headers: readonly Header[];
+
 	constructor(
 		readonly text: string,
 		/** Line breaks in the text: the next excerpt starts that many lines further down. */
 		readonly breaks: number,
-		/** Its `config` lines: one, none (the lines before the first section), or several written on one line. */
-		readonly headers: readonly Header[],
-	) {}
+		headers: readonly HeaderLine[],
+	) {
+		this.headers = headers.map((h, block) => ({ ...h, excerpt: this, block }));
+	}
 
 	/** The excerpt's chunks, statements grouped into the blocks its `config` lines open. */
 	read(): { chunks: Chunk[]; blocks: Block[] } {
@@ -156,7 +167,7 @@ export function splitExcerpts(
 function excerptOf(text: string, chunks: readonly Chunk[]): Excerpt {
 	const first = chunks[0] as Chunk;
 	const lineBase = first.line - 1;
-	const headers: Header[] = [];
+	const headers: HeaderLine[] = [];
 	for (const c of chunks)
 		for (const st of c.statements)
 			if (st.keyword === "config")

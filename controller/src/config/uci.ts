@@ -8,6 +8,7 @@ import {
 	type Block,
 	blocksOf,
 	type Excerpt,
+	type Header,
 	quoteUci,
 	readEntries,
 	Snippet,
@@ -54,8 +55,8 @@ export function autoSectionName(ordinal: number, type: string): string {
 	return `cfg${ordinal.toString(16).padStart(2, "0")}${(hash & 0xffff).toString(16).padStart(4, "0")}`;
 }
 
-/** Where a section's (first) `config` line is: its excerpt and which of the excerpt's headers. */
-type Place = { excerpt: Excerpt; block: number };
+/** Where a section's (first) `config` line is: its header, which knows its excerpt. */
+type Place = Header;
 
 /** Changes of the id index from one document to one edited from it: [id, before, after]. */
 type Diff = Array<[id: string, before: Place | undefined, after: Place | undefined]>;
@@ -116,13 +117,11 @@ export class UciDocument {
 				// libuci looks a name up among all sections, anonymous ones under their generated names.
 				const existing = h.name === undefined ? undefined : map.get(h.name);
 				if (existing) {
-					const type = existing.excerpt.headers[existing.block]?.type;
-					if (type !== h.type) {
-						const first =
-							startLine(parts, existing.excerpt) + (existing.excerpt.headers[existing.block]?.line ?? 1) - 1;
+					if (existing.type !== h.type) {
+						const first = startLine(parts, existing.excerpt) + existing.line - 1;
 						throw new UciParseError(
 							at,
-							`section '${h.name}' (type '${type}', line ${first}) is reopened with type '${h.type}'`,
+							`section '${h.name}' (type '${existing.type}', line ${first}) is reopened with type '${h.type}'`,
 						);
 					}
 					irregular = true;
@@ -132,7 +131,7 @@ export class UciDocument {
 				if (h.name === undefined) anonymous++;
 				const id = h.name ?? autoSectionName(count, h.type);
 				if (map.has(id)) irregular = true;
-				else map.set(id, { excerpt, block });
+				else map.set(id, h);
 				const index = perType.get(h.type) ?? 0;
 				perType.set(h.type, index + 1);
 				if (!visit) return;
@@ -213,10 +212,9 @@ export class UciDocument {
 	section(id: string): UciSection | undefined {
 		const index = this.index();
 		if (index.irregular) return this.sections.find((s) => s.id === id);
-		const place = index.map.get(id);
-		if (!place) return undefined;
-		const { excerpt, block } = place;
-		const h = excerpt.headers[block] as (typeof excerpt.headers)[number];
+		const h = index.map.get(id);
+		if (!h) return undefined;
+		const { excerpt, block } = h;
 		const first = this.lineOf(excerpt);
 		const blocks = excerpt.read().blocks;
 		const parts = this.parts;
@@ -226,7 +224,7 @@ export class UciDocument {
 			id,
 			// Only messages about anonymous sections need it: counted when asked for.
 			get index() {
-				return typeIndex(parts, place);
+				return typeIndex(parts, h);
 			},
 			line: first + h.line - 1,
 			reopenedAt: [],
@@ -253,7 +251,7 @@ export class UciDocument {
 	/** The type of the section with this id, if there is one. */
 	typeOf(id: string): string | undefined {
 		const place = this.index().map.get(id);
-		return place?.excerpt.headers[place.block]?.type;
+		return place?.type;
 	}
 
 	// ---- edits -------------------------------------------------------------------------------
@@ -344,16 +342,16 @@ export class UciDocument {
 		let irregular = false;
 		let ordinal = 0;
 		for (const excerpt of this.parts)
-			excerpt.headers.forEach((h, block) => {
+			for (const h of excerpt.headers) {
 				if (h.name !== undefined && map.has(h.name)) {
 					irregular = true;
-					return;
+					continue;
 				}
 				ordinal++;
 				const id = h.name ?? autoSectionName(ordinal, h.type);
 				if (map.has(id)) irregular = true;
-				else map.set(id, { excerpt, block });
-			});
+				else map.set(id, h);
+			}
 		return new IdIndex(map, this, irregular);
 	}
 
@@ -395,7 +393,7 @@ export class UciDocument {
 		let to = at + 1;
 		if (index.irregular) {
 			// Every block of its name: those reopening it come later in the file.
-			const name = place.excerpt.headers[place.block]?.name;
+			const name = place.name;
 			if (name !== undefined)
 				this.parts.forEach((e, i) => {
 					if (e.headers.some((h) => h.name === name)) to = i + 1;
@@ -436,17 +434,16 @@ export class UciDocument {
 		// Ordinals of the window's sections: only anonymous ones need them.
 		const base = this.unnamed ? headersBefore(this.parts.slice(0, from)) : 0;
 		const diff: Diff = [];
-		const ids = (list: readonly Excerpt[]) =>
-			list.flatMap((excerpt) => excerpt.headers.map((h, block) => ({ h, place: { excerpt, block } })));
-		ids(removed).forEach(({ h }, k) => {
+		const headers = (list: readonly Excerpt[]) => list.flatMap((excerpt) => excerpt.headers);
+		headers(removed).forEach((h, k) => {
 			const id = h.name ?? autoSectionName(base + k + 1, h.type);
 			diff.push([id, index.map.get(id), undefined]);
 		});
-		ids(excerpts).forEach(({ h, place }, k) => {
+		headers(excerpts).forEach((h, k) => {
 			const id = h.name ?? autoSectionName(base + k + 1, h.type);
 			const previous = diff.find(([old]) => old === id);
-			if (previous) previous[2] = place;
-			else diff.push([id, index.map.get(id), place]);
+			if (previous) previous[2] = h;
+			else diff.push([id, index.map.get(id), h]);
 		});
 		return new UciDocument(parts, this.pkg, this.count + newCount - oldCount, anonymous, this.box, {
 			version: this.version,
@@ -475,12 +472,11 @@ function startLine(parts: readonly Excerpt[], excerpt: Excerpt): number {
 
 /** Position of a section among those of its type. */
 function typeIndex(parts: readonly Excerpt[], place: Place): number {
-	const type = place.excerpt.headers[place.block]?.type;
 	let index = 0;
 	for (const e of parts)
-		for (let b = 0; b < e.headers.length; b++) {
-			if (e === place.excerpt && b === place.block) return index;
-			if (e.headers[b]?.type === type) index++;
+		for (const h of e.headers) {
+			if (h === place) return index;
+			if (h.type === place.type) index++;
 		}
 	return index;
 }
