@@ -387,10 +387,12 @@ type Report = (option: string | undefined, message: string, line: number, severi
 /** One section through its zod schema; undefined (after reporting why) when it does not decode. */
 function decodeSection(s: UciSection, type: SectionType, report: Report): unknown {
 	const schema = SECTION_SCHEMAS[type];
-	const fields: Record<string, string | string[]> = {};
+	// No prototype: an option named __proto__ is a field like any other (and then unknown).
+	const fields: Record<string, string | string[]> = Object.create(null);
 	let valid = true;
 	for (const [name, entry] of s.entries) {
-		if (!(name in schema.shape)) {
+		// Own keys only: `toString` or `constructor` are unknown options, not Object's methods.
+		if (!Object.hasOwn(schema.shape, name)) {
 			report(name, `unknown option for a ${type} section, ignored`, lineOf(s, name), "warning");
 			continue;
 		}

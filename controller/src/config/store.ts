@@ -334,7 +334,7 @@ function encodeValues(file: string, type: SectionType, values: SectionValues, id
 	const out: Record<string, string | string[] | null> = {};
 	const problems: Problem[] = [];
 	for (const [option, value] of Object.entries(values)) {
-		const codec = shape[option];
+		const codec = Object.hasOwn(shape, option) ? shape[option] : undefined;
 		const problem = (message: string) =>
 			problems.push({ file, ...(id === undefined ? {} : { id }), option, message, severity: "error" });
 		if (!codec) problem(`unknown option for a ${type} section`);
