@@ -71,8 +71,8 @@ export type DocumentResult = LoadResult & {
 	/** Ids of the first globals and dmz sections, when the file has them. */
 	globalsId?: string;
 	dmzId?: string;
-	/** Ids of the forwards that set their own `reflection` (the others follow the globals'). */
-	ownReflection: ReadonlySet<string>;
+	/** Ids of the forwards that set their own `reflection` (the others follow the globals'); `take` updates it. */
+	ownReflection: Set<string>;
 	/** The WAN ports in use, with a valid config: a change is checked against its neighbours. */
 	ports?: ForwardPorts;
 	/** For a checked change: takes it into `ports` and `ownReflection`, once it is accepted. */
@@ -205,8 +205,8 @@ class Checker {
 		const globals = (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({});
 		const config: Config = {
 			globals,
-			forwards: decoded.forward.map(({ value }) =>
-				withReflection(value as ForwardEntry, globals, this.ownReflection),
+			forwards: decoded.forward.map(({ id, value }) =>
+				withReflection(value as ForwardEntry, globals, this.ownReflection.has(id)),
 			),
 			triggers: decoded.trigger.map(({ value }) => value as TriggerEntry),
 			dmz: (decoded.dmz[0]?.value as Dmz) ?? DmzSection.decode({}),
@@ -230,8 +230,8 @@ type ForwardEntry = Config["forwards"][number];
 type TriggerEntry = Config["triggers"][number];
 
 /** A forward as the config holds it: the globals' reflection unless it sets its own. */
-function withReflection(f: ForwardEntry, globals: Globals, own: ReadonlySet<string>): ForwardEntry {
-	return own.has(f.id) || f.reflection === globals.reflection ? f : { ...f, reflection: globals.reflection };
+function withReflection(f: ForwardEntry, globals: Globals, own: boolean): ForwardEntry {
+	return own || f.reflection === globals.reflection ? f : { ...f, reflection: globals.reflection };
 }
 
 const labelIn = (document: UciDocument) => (id: string) => sectionLabel(document.section(id) as UciSection);
@@ -271,7 +271,7 @@ export function checkChange(
 	const { config, ports } = previous;
 	const s = document.section(change.id);
 	const problems: Problem[] = previous.problems.filter((p) => p.id !== change.id);
-	const own = new Set<string>();
+	const ownReflection = change.type === "forward" && s?.entries.has("reflection") === true;
 	const result = (next?: Config, entry?: ForwardEntry | TriggerEntry): DocumentResult => {
 		problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 		const base = { ...previous, document, problems };
@@ -281,9 +281,8 @@ export function checkChange(
 		}
 		const take = () => {
 			ports.update(change.type, change.id, entry);
-			const mine = previous.ownReflection as Set<string>;
-			if (own.size) mine.add(change.id);
-			else mine.delete(change.id);
+			if (ownReflection) previous.ownReflection.add(change.id);
+			else previous.ownReflection.delete(change.id);
 		};
 		return { ...base, config: next, take };
 	};
@@ -300,10 +299,9 @@ export function checkChange(
 		problems.push({ ...located(file, s, option, line, severity), message }),
 	);
 	if (value === undefined) return result();
-	if (change.type === "forward" && s.entries.has("reflection")) own.add(change.id);
 	const entry =
 		change.type === "forward"
-			? withReflection({ ...(value as Forward), id: change.id }, config.globals, own)
+			? withReflection({ ...(value as Forward), id: change.id }, config.globals, ownReflection)
 			: { ...(value as Trigger), id: change.id };
 	const next =
 		change.type === "forward"
@@ -366,7 +364,7 @@ export function checkSingle(
 /** The forwards under new globals: those without their own reflection follow a changed default. */
 function followed(forwards: ForwardEntry[], globals: Globals, previous: ValidResult): ForwardEntry[] {
 	if (globals.reflection === previous.config.globals.reflection) return forwards;
-	return forwards.map((f) => withReflection(f, globals, previous.ownReflection));
+	return forwards.map((f) => withReflection(f, globals, previous.ownReflection.has(f.id)));
 }
 
 /** `list` with `old` replaced by `entry`, or with `entry` appended when there is no old one. */

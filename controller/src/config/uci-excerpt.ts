@@ -176,8 +176,8 @@ function excerptOf(text: string, chunks: readonly Chunk[]): Excerpt {
 					name: arg(st, 1).value || undefined,
 					line: st.line - lineBase,
 				});
-	const own_ = own(text.slice(first.start, (chunks.at(-1) as Chunk).end));
-	return new Excerpt(own_, newlines(own_), headers);
+	const excerptText = own(text.slice(first.start, (chunks.at(-1) as Chunk).end));
+	return new Excerpt(excerptText, newlines(excerptText), headers);
 }
 
 function newlines(text: string): number {
