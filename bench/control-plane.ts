@@ -5,34 +5,22 @@
 //  - the daemon's resident memory: idle after start, peak during the 60 consecutive adds (the
 //    kernel's high-water mark, reset before them), idle after them;
 //  - `reload` of the whole file: time to the reply and peak memory;
-//  - the config side alone (ConfigStore in this process), to tell its share from the data plane's.
+//  - the config side alone (config-store.ts), to tell its share from the data plane's.
 // Times are wall clock on this machine, memory from /proc/PID/status (VmRSS, VmHWM).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { callControlSocket } from "../controller/src/api/control-socket";
-import { ConfigStore, type MutationResult } from "../controller/src/config/store";
-import { LAB_GLOBALS, type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
+import { type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
 import { ADDR, Lab, LineReader, REPO } from "../test-vm/lib/lab";
 import { waitFor } from "../test-vm/lib/wait";
 import { type Bench, percentile, progress } from "./bench";
+import { storeCost, storeTable, uciForwards } from "./config-store";
 
 const SIZES = [1, 10_000];
-const FIRST_PORT = 10_000;
 const ADDS = 60;
 /** Update and delete samples (each on one of the forwards just added). */
 const CHANGES = 30;
 const BUN = join(REPO, "node_modules", ".bin", "bun");
-
-/** `n` forwards, tcp FIRST_PORT… → lan1:80, as a UCI file. */
-export function uciForwards(n: number): string {
-	const forwards = Array.from(
-		{ length: n },
-		(_, i) =>
-			`\nconfig forward 'f${i}'\n\toption proto 'tcp'\n\toption src_dport '${FIRST_PORT + i}'\n\toption dest_ip '${ADDR.lan1.v4}'\n\toption dest_port '80'\n`,
-	);
-	return LAB_GLOBALS + forwards.join("");
-}
 
 /** Megabytes of a /proc/PID/status field (VmRSS, VmHWM). */
 function memoryMB(pid: number, field: "VmRSS" | "VmHWM"): number {
@@ -194,47 +182,7 @@ async function measure(lab: Lab, size: number): Promise<SizeResult> {
 	}
 }
 
-/**
- * The config side alone, in this process: ConfigStore.addSection (validate against the config
- * in memory, edit the document) + commit (lock, atomic write), as the daemon runs them before
- * handing the config to the data plane.
- */
-async function storeCost(
-	size: number,
-): Promise<{ size: number; add: number[]; update: number[]; remove: number[] }> {
-	const dir = mkdtempSync(join(tmpdir(), "portrig-bench-store-"));
-	try {
-		const file = join(dir, "portrig");
-		writeFileSync(file, uciForwards(size));
-		const store = await ConfigStore.open(file);
-		const timed = async (into: number[], change: () => MutationResult) => {
-			const t0 = performance.now();
-			const r = change();
-			if (!r.ok) throw new Error(JSON.stringify(r.problems[0]));
-			await store.commit();
-			into.push(performance.now() - t0);
-			return r.id;
-		};
-		const result = { size, add: [] as number[], update: [] as number[], remove: [] as number[] };
-		const ids: string[] = [];
-		for (let k = 0; k < ADDS; k++)
-			ids.push(
-				await timed(result.add, () =>
-					store.addSection("forward", { proto: "tcp", src_dport: String(40_000 + k), dest_ip: ADDR.lan1.v4 }),
-				),
-			);
-		for (const [k, id] of ids.slice(0, CHANGES).entries())
-			await timed(result.update, () => store.updateSection("forward", id, { src_dport: String(45_000 + k) }));
-		for (const id of ids.slice(0, CHANGES))
-			await timed(result.remove, () => store.deleteSection("forward", id));
-		return result;
-	} finally {
-		rmSync(dir, { recursive: true, force: true });
-	}
-}
-
 const p = (values: number[], q: number) => percentile(values, q).toFixed(0);
-const p1 = (values: number[], q: number) => percentile(values, q).toFixed(1);
 
 export const controlPlaneBench: Bench = {
 	name: "control-plane",
@@ -265,15 +213,7 @@ export const controlPlaneBench: Bench = {
 					`| ${n(r.size)} | ${p(r.add.reply, 50)} / ${p(r.add.reply, 99)} | ${p(r.add.effect, 50)} / ${p(r.add.effect, 99)} | ${p(r.update.reply, 50)} / ${p(r.update.reply, 99)} | ${p(r.update.effect, 50)} / ${p(r.update.effect, 99)} | ${p(r.remove, 50)} / ${p(r.remove, 99)} |`,
 			),
 			"",
-			"Of that, the config side alone (validate against the config in memory, edit the UCI",
-			"document, lock and write the file atomically), in one process without the data plane:",
-			"",
-			"| forwards | add p50 / p99 ms | update p50 / p99 ms | delete p50 / p99 ms |",
-			"| --- | ---: | ---: | ---: |",
-			...store.map(
-				(r) =>
-					`| ${n(r.size)} | ${p1(r.add, 50)} / ${p1(r.add, 99)} | ${p1(r.update, 50)} / ${p1(r.update, 99)} | ${p1(r.remove, 50)} / ${p1(r.remove, 99)} |`,
-			),
+			...storeTable(store),
 			"",
 			"Resident memory of the daemon (MB): idle = steady after start; peak = high-water mark during",
 			`the ${ADDS} adds (reset before them); reload = \`reload\` of the whole file, time and peak.`,

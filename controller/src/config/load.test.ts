@@ -64,6 +64,22 @@ describe("a valid file", () => {
 		expect(found[0]).toMatchObject({ id: "cfg04465a", severity: "warning" });
 	});
 
+	test("options named like an object's built-in keys are unknown options too", () => {
+		const { config, problems: found } = loadConfig(
+			forward(
+				"\toption dest_ip '192.168.1.2'\n\toption toString 'x'\n\tlist __proto__ 'y'\n\toption constructor z\n",
+			),
+			FILE,
+		);
+		expect(config?.forwards[0]).toMatchObject({ id: "f", dest_ip: "192.168.1.2" });
+		expect(found.map(formatProblem)).toEqual(
+			["toString", "__proto__", "constructor"].map(
+				(option, i) =>
+					`/etc/config/portrig:${4 + i}: section 'f' option '${option}': warning: unknown option for a forward section, ignored`,
+			),
+		);
+	});
+
 	test("a forward without its own reflection takes the globals' default; its own wins", () => {
 		const { config } = loadConfig(
 			"config globals 'globals'\n\toption reflection '0'\n\n" +

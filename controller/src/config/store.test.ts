@@ -187,6 +187,73 @@ describe("ConfigStore", () => {
 		);
 	});
 
+	test("forwards without their own reflection follow a changed default; other settings leave the forwards as they are", async () => {
+		const store = await ConfigStore.open(file);
+		const before = store.config as Config;
+		const timeout = store.setGlobals({ trigger_timeout: 300 });
+		expect(timeout.ok && timeout.config.forwards).toBe(before.forwards);
+		const off = store.setGlobals({ reflection: false });
+		if (!off.ok) throw new Error("refused");
+		expect(off.config.forwards.map((f) => [f.id, f.reflection])).toEqual([
+			["minecraft", false],
+			["cfg03465a", false],
+			["cfg04465a", false],
+		]);
+		const on = store.setGlobals({ reflection: true });
+		if (!on.ok) throw new Error("refused");
+		// cfg03465a sets its own reflection '0'.
+		expect(on.config.forwards.map((f) => [f.id, f.reflection])).toEqual([
+			["minecraft", true],
+			["cfg03465a", false],
+			["cfg04465a", true],
+		]);
+		expect(on.config).toEqual(loadConfig(store.text, file).config as Config);
+	});
+
+	test("a new section's name takes the number after the last one given while that section exists, else the first free one", async () => {
+		const store = await ConfigStore.open(file);
+		const add = (port: number) => {
+			const r = store.addSection("forward", { src_dport: port, dest_ip: "192.168.1.40" });
+			return r.ok ? r.id : r.problems[0]?.message;
+		};
+		expect([add(9001), add(9002), add(9003)]).toEqual(["fwd", "fwd_2", "fwd_3"]);
+		store.deleteSection("forward", "fwd_2");
+		expect(add(9004)).toBe("fwd_4");
+		store.deleteSection("forward", "fwd_4");
+		expect(add(9005)).toBe("fwd_2");
+	});
+
+	test("a reload keeps the entries of sections whose text did not change, as the same objects", async () => {
+		const store = await ConfigStore.open(file);
+		const before = store.config as Config;
+		const text = `${FIXTURE.replace("option src_dport '25565'", "option src_dport '25566'")}
+config forward 'web'
+	option src_dport '80'
+	option dest_ip '192.168.1.40'
+`;
+		writeFileSync(file, text);
+		const result = await store.reload();
+		expect(result).toEqual(loadConfig(text, file));
+		const after = store.config as Config;
+		expect(after.forwards.map((f) => f.id)).toEqual(["minecraft", "cfg03465a", "cfg04465a", "web"]);
+		expect(after.forwards[0]).not.toBe(before.forwards[0] as never);
+		// cfg04465a has an unknown option: it is read again, for its warning.
+		expect(after.forwards[1]).toBe(before.forwards[1] as never);
+		expect(after.triggers[0]).toBe(before.triggers[0] as never);
+		expect(after.triggers[1]).toBe(before.triggers[1] as never);
+		expect(after.globals).toBe(before.globals);
+		// The blank line before the new section is the dmz's last line: its text changed.
+		expect(after.dmz).toEqual(before.dmz);
+		// A changed default reaches the kept forwards that follow it.
+		writeFileSync(
+			file,
+			text.replace("option trigger_timeout '600'", "option trigger_timeout '600'\n\toption reflection '0'"),
+		);
+		const off = await store.reload();
+		expect(off.config?.forwards.map((f) => f.reflection)).toEqual([false, false, false, false]);
+		expect(off).toEqual(loadConfig(onDisk(), file));
+	});
+
 	test("text UCI cannot hold is refused naming the option, and the file stays", async () => {
 		const store = await ConfigStore.open(file);
 		for (const name of ["a\u0000b", "a\nconfig forward 'x'", "a\rb"]) {

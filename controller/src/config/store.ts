@@ -1,11 +1,12 @@
 // The config file as the API changes it: each mutation edits the UCI document (touching only
-// its own lines), validates the result as loadDocument would (schemas + rules) and is refused
-// with those problems if anything is wrong. A change to one forward or trigger is checked
-// against the config in memory (load.ts checkChange: that section decoded, the rules over the
-// entries it could collide with); globals and dmz changes re-check the document, whose sections
-// reuse their earlier schema results. A valid mutation is held in memory until commit() writes
-// it atomically; restore() puts back earlier bytes when applying the new config to the data
-// plane fails. The edited document is lexed again only where it changed.
+// its own section's excerpt), validates the result as loadDocument would (schemas + rules) and
+// is refused with those problems if anything is wrong. A change is checked against the config
+// in memory (load.ts): a forward or trigger as that section decoded and the rules over the
+// entries it could collide with (found in the ForwardPorts index), globals and dmz as that
+// section and the rules that involve it. So a change costs about the same among 10,000
+// entries as among one; only writing the file grows with it. A valid mutation is held in
+// memory until commit() writes it atomically; restore() puts back earlier bytes when applying
+// the new config to the data plane fails.
 //
 // Values come in the API's encoded form (UCI option names, values as `uci show` prints them,
 // lists as arrays; JSON numbers and booleans are accepted). Each is decoded with its option's
@@ -21,11 +22,13 @@ import { basename, dirname, join } from "node:path";
 import {
 	checkChange,
 	checkDocument,
+	checkSingle,
 	type DocumentResult,
 	isError,
 	type LoadResult,
 	loadDocument,
 	type Problem,
+	type ValidResult,
 } from "./load";
 import { type Config, SECTION_SCHEMAS, type SectionType, uciTextProblem } from "./schema";
 import type { UciDocument } from "./uci";
@@ -64,16 +67,21 @@ export class ConfigConflictError extends Error {
 	}
 }
 
-type State = DocumentResult & { text: string };
+/** A load or an accepted change; `text` is the file's bytes once known (read, or made for a write). */
+type State = DocumentResult & { text?: string };
 
 export class ConfigStore {
 	private state: State;
 	/** Last valid config: what the daemon runs with, even while the file on disk is broken. */
 	private valid: Config | undefined;
-	/** The bytes the file held when last read or written. */
-	private disk: string;
+	/** A hash of the bytes the file held when last read or written (the bytes themselves are not kept). */
+	private disk: bigint;
+	/** True while a mutation is waiting for commit(). */
+	private dirty = false;
 	/** The file's identity and times then: while they are the same, so are its bytes. */
 	private stamp: Stamp;
+	/** The number last given to a new section's name, by prefix (see freeName). */
+	private readonly given = new Map<string, number>();
 
 	private constructor(
 		readonly file: string,
@@ -81,7 +89,7 @@ export class ConfigStore {
 		/** How long a write waits for libuci's lock on the file (uci-lock.ts). */
 		private readonly lockTimeoutMs: number,
 	) {
-		this.disk = text;
+		this.disk = hash(text);
 		this.stamp = stamp;
 		this.state = read(text, file);
 		this.valid = this.state.config;
@@ -94,7 +102,9 @@ export class ConfigStore {
 
 	/** Current bytes: the file's, or those of a mutation not yet committed. */
 	get text(): string {
-		return this.state.text;
+		const state = this.state;
+		state.text ??= state.document?.toString() ?? "";
+		return state.text;
 	}
 
 	/** The last valid config (kept when the file is reloaded broken). */
@@ -109,18 +119,20 @@ export class ConfigStore {
 
 	/** True when a mutation is waiting for commit(). */
 	get pending(): boolean {
-		return this.state.text !== this.disk;
+		return this.dirty;
 	}
 
 	/**
 	 * Re-reads the file. When it is valid its config becomes `config`; when not, `config` keeps
 	 * the previous one and mutations are refused until the file is fixed (never overwriting
-	 * what someone is editing). Drops uncommitted mutations.
+	 * what someone is editing). Drops uncommitted mutations. Sections whose text is unchanged
+	 * keep their entries (the same objects).
 	 */
 	async reload(): Promise<LoadResult> {
 		const { text, stamp } = await readText(this.file);
-		this.disk = text;
+		this.disk = hash(text);
 		this.stamp = stamp;
+		this.dirty = false;
 		this.state = read(text, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
@@ -131,14 +143,14 @@ export class ConfigStore {
 		if (!base) return this.refuse();
 		const encoded = encodeValues(this.file, type, values);
 		if (!encoded.ok) return encoded;
-		const id = name ?? freeName(base, NAME_PREFIX[type], slug(values));
+		const id = name ?? this.freeName(base, NAME_PREFIX[type], slug(values));
 		const problem = (message: string): MutationResult => ({
 			ok: false,
 			reason: "invalid",
 			problems: [{ file: this.file, id, message, severity: "error" }],
 		});
 		if (!isUciName(id)) return problem(`'${id}' is not a section name (letters, digits and _ only)`);
-		if (base.section(id)) return problem(`section '${id}' exists already`);
+		if (base.has(id)) return problem(`section '${id}' exists already`);
 		const present = Object.fromEntries(
 			Object.entries(encoded.values).filter((e): e is [string, string | string[]] => e[1] !== null),
 		);
@@ -149,7 +161,7 @@ export class ConfigStore {
 	updateSection(type: ListSectionType, id: string, values: SectionValues): MutationResult {
 		const base = this.state.document;
 		if (!base) return this.refuse();
-		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
+		if (base.typeOf(id) !== type) return notFound(this.file, type, id);
 		const encoded = encodeValues(this.file, type, values, id);
 		if (!encoded.ok) return encoded;
 		return this.accept(applyValues(base, id, encoded.values), { type, id });
@@ -158,7 +170,7 @@ export class ConfigStore {
 	deleteSection(type: ListSectionType, id: string): MutationResult {
 		const base = this.state.document;
 		if (!base) return this.refuse();
-		if (base.section(id)?.type !== type) return notFound(this.file, type, id);
+		if (base.typeOf(id) !== type) return notFound(this.file, type, id);
 		return this.accept(base.deleteSection(id), { type, id });
 	}
 
@@ -178,25 +190,28 @@ export class ConfigStore {
 	 * ConfigConflictError, and reloads, when the file changed on disk since it was read.
 	 */
 	async commit(): Promise<void> {
-		if (!this.pending) return;
+		if (!this.dirty) return;
+		const text = this.text;
 		await withUciLock(this.file, this.lockTimeoutMs, async () => {
 			// Reading back a big file costs more than the write: only when its stamp moved.
 			if (
 				!sameStamp(await stampOf(this.file), this.stamp) &&
-				(await readText(this.file)).text !== this.disk
+				hash((await readText(this.file)).text) !== this.disk
 			) {
 				await this.reload();
 				throw new ConfigConflictError(this.file);
 			}
-			this.stamp = await writeAtomically(this.file, this.state.text);
+			this.stamp = await writeAtomically(this.file, text);
 		});
-		this.disk = this.state.text;
+		this.disk = hash(text);
+		this.dirty = false;
 	}
 
 	/** Puts back earlier bytes (from `text` before a mutation) on disk and in memory. */
 	async restore(previous: string): Promise<LoadResult> {
 		this.stamp = await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, previous));
-		this.disk = previous;
+		this.disk = hash(previous);
+		this.dirty = false;
 		this.state = read(previous, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
@@ -207,11 +222,26 @@ export class ConfigStore {
 		if (!base) return this.refuse();
 		const encoded = encodeValues(this.file, type, values);
 		if (!encoded.ok) return encoded;
-		const existing = base.sections.find((s) => s.type === type);
-		if (existing) return this.accept(applyValues(base, existing.id, encoded.values), { type }, existing.id);
-		const id = freeName(base, type, "");
+		const existing = type === "globals" ? this.state.globalsId : this.state.dmzId;
+		if (existing) return this.accept(applyValues(base, existing, encoded.values), { type }, existing);
+		const id = this.freeName(base, type, "");
 		const added = base.addSection(type, id, {});
 		return this.accept(applyValues(added.document, id, encoded.values), { type }, id);
+	}
+
+	/**
+	 * `prefix_slug`, `prefix_slug_2`, … (or `prefix`, `prefix_2`, … without a slug): the number
+	 * after the last one given for it while that section exists (no search through thousands
+	 * named alike), else the first free one.
+	 */
+	private freeName(document: UciDocument, prefix: string, part: string): string {
+		const base = part ? `${prefix}_${part}` : prefix;
+		const name = (n: number) => (n === 1 ? base : `${base}_${n}`);
+		const last = this.given.get(base);
+		let n = last !== undefined && document.has(name(last)) ? last + 1 : 1;
+		while (document.has(name(n))) n++;
+		this.given.set(base, n);
+		return name(n);
 	}
 
 	private result(): LoadResult {
@@ -226,12 +256,13 @@ export class ConfigStore {
 
 	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
 	private accept(document: UciDocument, change: ChangeHint, id = change.id as string): MutationResult {
-		const { config } = this.state;
-		const checked =
-			config && (change.type === "forward" || change.type === "trigger")
-				? checkChange(document, this.file, { ...this.state, config }, { type: change.type, id })
-				: checkDocument(document, this.file, this.state.decoded);
-		const next = { text: document.text, ...checked };
+		const { config, ports } = this.state;
+		const valid = config && ports ? ({ ...this.state, config, ports, document } as ValidResult) : undefined;
+		const next: State = !valid
+			? checkDocument(document, this.file)
+			: change.type === "forward" || change.type === "trigger"
+				? checkChange(document, this.file, valid, { type: change.type, id })
+				: checkSingle(document, this.file, valid, change.type, id);
 		if (!next.config) {
 			// Problems of the section being changed first: they are the likely answer to the caller.
 			const problems = next.problems
@@ -239,15 +270,23 @@ export class ConfigStore {
 				.sort((a, b) => Number(b.id === id) - Number(a.id === id));
 			return { ok: false, reason: "invalid", problems };
 		}
-		this.state = next;
+		next.take?.();
+		// An edit that changes nothing returns the same document: nothing to write then.
+		this.dirty ||= document !== this.state.document;
+		const { take: _, text: __, ...state } = next;
+		this.state = state;
 		this.valid = next.config;
 		return { ok: true, id, config: next.config, change };
 	}
 }
 
 function read(text: string, file: string, previous?: State): State {
-	return { text, ...loadDocument(text, file, previous) };
+	const state: State = loadDocument(text, file, previous);
+	// A file that does not parse has no document to make its bytes again.
+	return state.document ? state : { ...state, text };
 }
+
+const hash = (text: string): bigint => BigInt(Bun.hash(text));
 
 /** A file's device, inode, size and change times (ns); undefined when it does not exist. */
 type Stamp = bigint[] | undefined;
@@ -295,7 +334,7 @@ function encodeValues(file: string, type: SectionType, values: SectionValues, id
 	const out: Record<string, string | string[] | null> = {};
 	const problems: Problem[] = [];
 	for (const [option, value] of Object.entries(values)) {
-		const codec = shape[option];
+		const codec = Object.hasOwn(shape, option) ? shape[option] : undefined;
 		const problem = (message: string) =>
 			problems.push({ file, ...(id === undefined ? {} : { id }), option, message, severity: "error" });
 		if (!codec) problem(`unknown option for a ${type} section`);
@@ -345,15 +384,6 @@ function slug(values: SectionValues): string {
 		.replace(/^_+|_+$/g, "")
 		.slice(0, 24)
 		.replace(/_+$/, "");
-}
-
-/** `prefix_slug`, `prefix_slug_2`, … (or `prefix`, `prefix_2`, … without a slug): the first free one. */
-function freeName(document: UciDocument, prefix: string, part: string): string {
-	const base = part ? `${prefix}_${part}` : prefix;
-	for (let n = 1; ; n++) {
-		const name = n === 1 ? base : `${base}_${n}`;
-		if (!document.section(name)) return name;
-	}
 }
 
 /** Writes the file atomically; returns its new stamp. */

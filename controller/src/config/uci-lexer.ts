@@ -9,7 +9,8 @@
 //
 // What it returns keeps every byte: the text is cut into chunks (one per physical line, or
 // several lines when a quoted value or a backslash continues onto the next), each with the
-// statements it holds and, for each argument, its raw span in the text.
+// statements it holds and, for each argument, its raw span in the text. Chunks are read one at
+// a time (readChunks), so a caller can keep what it needs of each and drop the rest.
 
 export class UciParseError extends Error {
 	constructor(
@@ -60,6 +61,13 @@ const KEYWORDS = new Map<string, Keyword>([
 	["list", "list"],
 ]);
 
+/**
+ * A string of its own: a slice of a file's text keeps all of that text alive through every
+ * later edit and reload (the engine's substrings point into it). JSON.parse builds a new
+ * string; tricks such as s.repeat(1) return s itself once optimised.
+ */
+export const own = (s: string): string => JSON.parse(JSON.stringify(s));
+
 /** C's isspace() in the "C" locale: space, \t, \n, \v, \f, \r. */
 const isSpace = (c: number) => c === SPACE || (c >= TAB && c <= CR);
 /** libuci's name check: option and section names are [A-Za-z0-9_]; package names also allow '-'. */
@@ -73,20 +81,12 @@ export function isUciType(s: string): boolean {
 }
 
 /**
- * The line numbers of a text: 1-based line of any offset from `from` on (the start of the text
- * unless told). Line starts are found as far as asked only: the lexer, which re-reads just the
- * edited part of a big file, then never scans the rest.
+ * The line numbers of a text: 1-based line of any offset. Line starts are found as far as asked
+ * only: a reader that stops early never scans the rest.
  */
 export class LineIndex {
-	private readonly starts: number[];
-	private readonly firstLine: number;
-	constructor(
-		private readonly text: string,
-		from: { offset: number; line: number } = { offset: 0, line: 1 },
-	) {
-		this.starts = [from.offset];
-		this.firstLine = from.line;
-	}
+	private readonly starts: number[] = [0];
+	constructor(private readonly text: string) {}
 	lineOf(offset: number): number {
 		const { starts, text } = this;
 		for (let last = starts[starts.length - 1] as number; last <= offset; ) {
@@ -102,7 +102,7 @@ export class LineIndex {
 			if ((starts[mid] ?? 0) <= offset) lo = mid;
 			else hi = mid - 1;
 		}
-		return lo + this.firstLine;
+		return lo + 1;
 	}
 }
 
@@ -117,9 +117,8 @@ class LineReader {
 	/** Text offset where the next physical line starts. */
 	next = 0;
 	/**
-	 * One string per distinct value read: a slice of the text would keep the whole text alive
-	 * (the engine's substrings point into it) through every later edit, and the 10,000 'tcp'
-	 * of a big file become one. Used as a key, a slice becomes a string of its own.
+	 * One string per distinct value read, a string of its own (see own()): the 10,000 'tcp' of
+	 * a big file become one, and no value keeps the file's text alive.
 	 */
 	private readonly strings = new Map<string, string>();
 	constructor(
@@ -225,8 +224,9 @@ class LineReader {
 	private intern(value: string): string {
 		const known = this.strings.get(value);
 		if (known !== undefined) return known;
-		this.strings.set(value, value);
-		return value;
+		const copy = own(value);
+		this.strings.set(copy, copy);
+		return copy;
 	}
 
 	/** Where the C string starting at `i` ends: its NUL, or the end of the buffer. */
@@ -345,142 +345,27 @@ class LineReader {
 
 const isConfig = (s: Statement) => s.keyword === "config";
 
-/** A text and its chunks, as lexUci returned them. */
-export type Lexed = { text: string; chunks: readonly Chunk[] };
-
 /**
- * Splits a text into chunks of statements; throws UciParseError where libuci would refuse it.
- *
- * Given `before` (an earlier text and its chunks, typically the file before one edit), only
- * the part that differs is lexed again; the result is the same as lexing all of `text`. Why
- * it is: a chunk's statements depend only on its own lines and on whether a `config` line came
- * before it, and a chunk that ends before the end of its text never read further. So the
- * earlier chunks that end inside the common start (and not at the end of the earlier text)
- * are kept as they are, and once lexing reaches, inside the common end, the start of an
- * earlier chunk in the same `config` state, that chunk and the rest are kept, moved by the
- * change of length and of line count. `same` gives a common start and end when the caller
- * knows them (an edit does), saving the comparison of the two texts.
+ * Reads a text chunk by chunk, throwing UciParseError where libuci would refuse it. A caller
+ * that stops early never lexes the rest: a big file is read section by section without a
+ * token list for the whole of it.
  */
-export function lexUci(text: string, before?: Lexed, same?: Same): Chunk[] {
-	const reuse = before && reusable(before, text, same);
-	let chunks: Chunk[] = [];
-	let offset = 0;
-	let inSection = false;
-	if (reuse) {
-		// The earlier chunks that end inside the common start (binary search: they are in order).
-		const old = reuse.before.chunks;
-		let kept = 0;
-		let hi = old.length;
-		while (kept < hi) {
-			const mid = (kept + hi) >> 1;
-			if ((old[mid] as Chunk).end <= reuse.sameStart) kept = mid + 1;
-			else hi = mid;
-		}
-		if (kept > 0 && (old[kept - 1] as Chunk).end === reuse.before.text.length) kept--;
-		chunks = old.slice(0, kept);
-		inSection = reuse.firstConfig !== -1 && reuse.firstConfig < kept;
-		offset = chunks.at(-1)?.end ?? 0;
-	}
-	const last = chunks.at(-1);
-	// Lines are counted from the first chunk lexed again, not from the top of the text.
-	const lines = new LineIndex(
-		text,
-		last ? { offset, line: last.line + newlines(text, last.start, last.end) } : undefined,
-	);
+export function* readChunks(text: string): Generator<Chunk> {
+	const lines = new LineIndex(text);
 	const r = new LineReader(text, lines);
-	while (offset < text.length) {
-		if (reuse && offset >= text.length - reuse.sameEnd) {
-			const rest = restOf(reuse, offset, inSection);
-			if (rest) return chunks.concat(rest);
-		}
+	let inSection = false;
+	for (let offset = 0; offset < text.length; ) {
 		r.startAt(offset);
 		const statements = r.filled ? readLine(r, () => inSection) : [];
 		inSection ||= statements.some(isConfig);
-		chunks.push({ start: offset, end: r.next, line: lines.lineOf(offset), statements });
+		yield { start: offset, end: r.next, line: lines.lineOf(offset), statements };
 		offset = r.next;
 	}
-	return chunks;
 }
 
-/** What lexUci needs to know to keep an earlier text's chunks. */
-type Reusable = {
-	before: Lexed;
-	/** Lengths of the longest common start and end of the two texts (not overlapping). */
-	sameStart: number;
-	sameEnd: number;
-	/** Change of length and of line count from the earlier text to the new one. */
-	delta: number;
-	lineDelta: number;
-	/** Index of the earlier text's first chunk with a `config` line (-1: none). */
-	firstConfig: number;
-};
-
-/** Lengths of a common start and a common end of two texts (not overlapping). */
-export type Same = { start: number; end: number };
-
-function reusable(before: Lexed, text: string, same?: Same): Reusable {
-	const a = before.text;
-	const { start: sameStart, end: sameEnd } = same ?? commonEnds(a, text);
-	return {
-		before,
-		sameStart,
-		sameEnd,
-		delta: text.length - a.length,
-		// The texts differ only in their middle parts.
-		lineDelta: newlines(text, sameStart, text.length - sameEnd) - newlines(a, sameStart, a.length - sameEnd),
-		firstConfig: before.chunks.findIndex((c) => c.statements.some(isConfig)),
-	};
-}
-
-/**
- * The earlier chunks from the one that starts where `offset` (inside the common end of the
- * texts) is in the earlier text, moved to the new text; undefined when no earlier chunk starts
- * there or the `config` state differs.
- */
-function restOf(reuse: Reusable, offset: number, inSection: boolean): Chunk[] | undefined {
-	const { before, delta, lineDelta, firstConfig } = reuse;
-	const old = before.chunks;
-	let lo = 0;
-	let hi = old.length;
-	while (lo < hi) {
-		const mid = (lo + hi) >> 1;
-		if ((old[mid] as Chunk).start < offset - delta) lo = mid + 1;
-		else hi = mid;
-	}
-	if (old[lo]?.start !== offset - delta) return undefined;
-	if ((firstConfig !== -1 && firstConfig < lo) !== inSection) return undefined;
-	const rest = old.slice(lo);
-	return delta === 0 && lineDelta === 0 ? rest : rest.map((c) => moved(c, delta, lineDelta));
-}
-
-/** The longest common start and end of two texts (not overlapping). */
-function commonEnds(a: string, b: string): Same {
-	const most = Math.min(a.length, b.length);
-	let start = 0;
-	while (start < most && a.charCodeAt(start) === b.charCodeAt(start)) start++;
-	let end = 0;
-	while (end < most - start && a.charCodeAt(a.length - 1 - end) === b.charCodeAt(b.length - 1 - end)) end++;
-	return { start, end };
-}
-
-function newlines(text: string, from: number, to: number): number {
-	let n = 0;
-	for (let i = text.indexOf("\n", from); i !== -1 && i < to; i = text.indexOf("\n", i + 1)) n++;
-	return n;
-}
-
-function moved(c: Chunk, delta: number, lineDelta: number): Chunk {
-	return {
-		start: c.start + delta,
-		end: c.end + delta,
-		line: c.line + lineDelta,
-		statements: c.statements.map((st) => ({
-			keyword: st.keyword,
-			args: st.args.map((a) => ({ value: a.value, start: a.start + delta, end: a.end + delta })),
-			start: st.start + delta,
-			line: st.line + lineDelta,
-		})),
-	};
+/** All the chunks of a text (a section's excerpt, or a small file). */
+export function lexUci(text: string): Chunk[] {
+	return [...readChunks(text)];
 }
 
 /** The statements of one input line (uci_parse_line), `;`-separated ones included. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { autoSectionName, quoteUci, UciDocument, UciParseError } from "./uci";
+import { autoSectionName, quoteUci, UciDocument, UciParseError, type UciSection } from "./uci";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), "utf8");
@@ -279,59 +279,17 @@ describe("editing touches only its own lines", () => {
 	});
 });
 
-describe("parsing an edited text against the document it came from", () => {
+describe("a document is its sections' excerpts", () => {
 	/** Everything a document says about its sections, lines included. */
 	const view = (doc: UciDocument) => ({
 		package: doc.package,
 		text: doc.toString(),
 		sections: doc.sections.map((s) => ({ ...s, entries: [...s.entries.values()] })),
 	});
-	const edits: Array<[string, (text: string) => string]> = [
-		["append a section", (t) => `${t}\nconfig forward 'added'\n\toption src_dport '1'\n`],
-		["append an anonymous section", (t) => `${t}\nconfig forward\n\toption src_dport '1'\n`],
-		["append an option to the last section", (t) => `${t}\toption extra 'x'\n`],
-		["change the first value", (t) => t.replace(/'[^']*'/, "'changed'")],
-		[
-			"change a value in the middle",
-			(t) => t.slice(0, t.length / 2) + t.slice(t.length / 2).replace(/'[^']*'/, "'mid'"),
-		],
-		[
-			"drop the middle line",
-			(t) =>
-				t
-					.split("\n")
-					.filter((_, i, all) => i !== Math.floor(all.length / 2))
-					.join("\n"),
-		],
-		[
-			"reopen the first named section at the end",
-			(t) => `${t}\nconfig globals 'globals'\n\toption again '1'\n`,
-		],
-		["a package line first", (t) => `package portrig\n${t}`],
-	];
 	const files = ["portrig.uci", "network.uci", "syntax-edge.uci", "crlf.uci"];
-	for (const name of files)
-		for (const [what, edit] of edits)
-			test(`${name}: ${what} reads as a fresh parse does`, () => {
-				const before = UciDocument.parse(fixture(name));
-				const text = edit(before.toString());
-				let fresh: ReturnType<typeof view> | string;
-				try {
-					fresh = view(UciDocument.parse(text));
-				} catch (e) {
-					fresh = String(e);
-				}
-				let incremental: ReturnType<typeof view> | string;
-				try {
-					incremental = view(UciDocument.parse(text, before));
-				} catch (e) {
-					incremental = String(e);
-				}
-				expect(incremental).toEqual(fresh);
-			});
 
-	// Edits tell the lexer which start and end of the text they kept: chained edits at the top,
-	// in the middle and at the end must still read as a fresh parse of their text does.
+	// Edits rewrite one excerpt and its neighbour at most: chained edits at the top, in the
+	// middle and at the end must read as a fresh parse of their text does, cut the same way.
 	for (const name of files)
 		test(`${name}: chained document edits read as a fresh parse of their text does`, () => {
 			let doc = UciDocument.parse(fixture(name));
@@ -345,25 +303,60 @@ describe("parsing an edited text against the document it came from", () => {
 				["shorten the list", (id) => doc.setList(id, "extra_list", ["b"])],
 				["remove the option", (id) => doc.setOption(id, "extra", null)],
 				["add a section", () => doc.addSection("forward", undefined, { src_dport: "1" }).document],
+				["rename the section", (id) => doc.renameSection(id, `renamed_${id}`)],
 				["delete the section", (id) => doc.deleteSection(id)],
 			];
 			for (const [what, step] of steps)
 				for (const id of ids()) {
 					if (!doc.section(id)) continue;
+					const before = doc;
 					doc = step(id);
 					const fresh = UciDocument.parse(doc.toString());
 					expect(view(doc), `${what} (${id})`).toEqual(view(fresh));
-					expect(doc.chunks, `${what} (${id})`).toEqual(fresh.chunks);
+					expect(
+						doc.excerpts.map((e) => e.text),
+						`${what} (${id})`,
+					).toEqual(fresh.excerpts.map((e) => e.text));
+					for (const s of doc.sections) expect(doc.section(s.id), `${what} (${id})`).toEqual(s);
+					// The document edited from still reads as it did.
+					expect(UciDocument.parse(before.toString()).sections).toEqual(before.sections);
 				}
 		});
 
-	test("edits through the API keep the sections before the change as the same objects", () => {
+	test("an edit keeps every other section's excerpt as the same object", () => {
 		const before = UciDocument.parse(fixture("portrig.uci"));
+		const changed = before.setOption("irc", "timeout", "900");
+		const kept = changed.excerpts.filter((e) => before.excerpts.includes(e));
+		expect(kept.length).toBe(before.excerpts.length - 1);
 		const added = before.addSection("forward", "added", { src_dport: "1" }).document;
-		const last = before.sections.length - 1;
-		before.sections.slice(0, last).forEach((s, i) => {
-			expect(added.sections[i]).toBe(s);
+		expect(added.excerpts.slice(0, -2)).toEqual(before.excerpts.slice(0, -1));
+		added.excerpts.slice(0, -2).forEach((e, i) => {
+			expect(e).toBe(before.excerpts[i] as never);
 		});
 		expect(view(added)).toEqual(view(UciDocument.parse(added.toString())));
+	});
+
+	test("a document and those edited from it answer for their own sections, whichever was asked last", () => {
+		const base = UciDocument.parse("config a 'x'\n\toption p 1\n\nconfig a 'y'\n");
+		const added = base.addSection("a", "z", { p: "2" }).document;
+		const deleted = added.deleteSection("x");
+		const renamed = deleted.renameSection("y", "w");
+		for (let round = 0; round < 2; round++) {
+			expect(base.section("z")).toBeUndefined();
+			expect(renamed.section("w")?.entries.size).toBe(0);
+			expect(renamed.section("y")).toBeUndefined();
+			expect(added.section("z")?.entries.get("p")?.items[0]?.value).toBe("2");
+			expect(deleted.section("x")).toBeUndefined();
+			expect(base.section("x")?.line).toBe(1);
+			expect(deleted.section("z")?.line).toBe(3);
+		}
+	});
+
+	test("a streaming parse passes each section once, with what `sections` holds for it", () => {
+		for (const name of ["portrig.uci", "network.uci", "crlf.uci"]) {
+			const seen: UciSection[] = [];
+			const doc = UciDocument.parse(fixture(name), (s) => seen.push(s));
+			expect(seen).toEqual(doc.sections);
+		}
 	});
 });
