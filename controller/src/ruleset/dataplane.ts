@@ -38,7 +38,7 @@ import {
 } from "./render";
 import { discoverRouterPorts } from "./router-ports";
 import { isMissing, type NftRunner, type RunnerKind } from "./runner";
-import type { RulesetSpec } from "./spec";
+import { type RulesetSpec, unpackElements } from "./spec";
 import { Transaction } from "./transaction";
 import { triggerPart } from "./triggers";
 
@@ -142,12 +142,12 @@ export class DataPlane {
 	 */
 	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
-		if (!prev || !change || change.type === "globals") return buildRuleset(config, env);
+		if (!prev || !change || change.type === "globals") return buildRuleset(config, env, prev?.forwards);
 		// A trigger or the DMZ changed: the forwards are the applied ones, not even walked.
 		const forwards =
 			change.type !== "forward"
 				? { part: prev.parts.forwards, render: prev.forwards }
-				: forwardPart(config, change.id === undefined ? undefined : { prev: prev.forwards, id: change.id });
+				: forwardPart(config, prev.forwards, change.id);
 		const parts: Parts = {
 			devices: devicePart(env),
 			forwards: forwards.part,
@@ -278,7 +278,7 @@ export class DataPlane {
 		const spec = this.applied?.spec;
 		for (const s of spec?.sets ?? []) if (s.elements) elements[s.name] = s.elements.size;
 		for (const g of spec?.groups.values() ?? [])
-			for (const [name] of g.elements) elements[name] = (elements[name] ?? 0) + 1;
+			for (const [name] of unpackElements(g.elements)) elements[name] = (elements[name] ?? 0) + 1;
 		return {
 			table: await hasTable(this.nft),
 			applied: this.applied !== undefined,
