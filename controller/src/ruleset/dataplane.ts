@@ -38,7 +38,7 @@ import {
 } from "./render";
 import { discoverRouterPorts } from "./router-ports";
 import { isMissing, type NftRunner, type RunnerKind } from "./runner";
-import { type RulesetSpec, unpackElements } from "./spec";
+import type { RulesetSpec } from "./spec";
 import { Transaction } from "./transaction";
 import { triggerPart } from "./triggers";
 
@@ -65,8 +65,6 @@ export type DataPlaneStatus = {
 	nft: RunnerKind;
 	/** Enabled forwards left out of the ruleset, with the reason. */
 	skipped: SkippedForward[];
-	/** Elements per set/map as last applied (openings not counted). */
-	elements: Record<string, number>;
 	routerPorts: RouterPort[];
 	/** Times the table was restored after it vanished. */
 	restores: number;
@@ -274,17 +272,11 @@ export class DataPlane {
 	}
 
 	async status(): Promise<DataPlaneStatus> {
-		const elements: Record<string, number> = {};
-		const spec = this.applied?.spec;
-		for (const s of spec?.sets ?? []) if (s.elements) elements[s.name] = s.elements.size;
-		for (const g of spec?.groups.values() ?? [])
-			for (const [name] of unpackElements(g.elements)) elements[name] = (elements[name] ?? 0) + 1;
 		return {
 			table: await hasTable(this.nft),
 			applied: this.applied !== undefined,
 			nft: this.nft.kind,
 			skipped: this.skipped,
-			elements,
 			routerPorts: this.routerPorts,
 			restores: this.restores,
 			watching: this.watching,
