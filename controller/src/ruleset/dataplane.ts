@@ -11,7 +11,8 @@
 // without deleting it, so forwards and trigger openings stay up throughout; later ones send
 // only the difference to what was applied (diff.ts). A change hint from the API says what
 // changed: one forward → only it is rendered and compared; a trigger or the DMZ → the forwards
-// are not looked at; none (reload, SIGHUP, devices) → everything, unchanged forwards from cache.
+// are not looked at; the config applied last (new WAN/LAN devices or router ports) → only the
+// device sets and the DMZ; none (reload, SIGHUP) → everything, unchanged forwards reused.
 // nft runs in this process through libnftables when the library loads, else as the `nft`
 // command (always with a command prefix, or with PORTRIG_NFT=command).
 // Watching: a 1 s poll of the router's listening sockets keeps the DMZ's router_ports set
@@ -77,6 +78,12 @@ export type ApplyResult = {
 	recreatedSets: string[];
 };
 
+/** `prev` with the parts that depend on the devices and router ports rendered for `env`. */
+function withEnv(prev: Applied, config: Config, env: Env): Applied {
+	const parts: Parts = { ...prev.parts, devices: devicePart(env), dmz: dmzPart(config, env) };
+	return { ...prev, spec: joinParts(parts, prev.spec.groups), parts };
+}
+
 const samePorts = (a: RouterPort[], b: RouterPort[]) => JSON.stringify(a) === JSON.stringify(b);
 
 /** libnftables in process, unless a prefix runs nft elsewhere or PORTRIG_NFT=command asks for the command. */
@@ -140,6 +147,8 @@ export class DataPlane {
 	 */
 	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
+		// The config applied last, on other devices or router ports: only the parts that read them.
+		if (prev && !change && config === this.lastConfig) return withEnv(prev, config, env);
 		if (!prev || !change || change.type === "globals") return buildRuleset(config, env, prev?.forwards);
 		// A trigger or the DMZ changed: the forwards are the applied ones, not even walked.
 		const forwards =

@@ -58,7 +58,8 @@ function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?:
 		for (const e of now) if (!was.has(`${e[0]} ${e[1]}`)) push(added, e[0], e[1]);
 	};
 	if (only) compare(only.before, next.get(only.id));
-	else {
+	// The same groups on both sides (only the devices changed): nothing to compare.
+	else if (prev !== next) {
 		for (const [id, g] of next) compare(prev.get(id), g);
 		for (const [id, g] of prev) if (!next.has(id)) compare(g, undefined);
 	}
