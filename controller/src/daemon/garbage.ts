@@ -10,8 +10,11 @@
 const GROWTH_BYTES = 24 << 20;
 /** Quiet time after a change before the idle collection. */
 const QUIET_MS = 1000;
+/** Growth below which the idle collection is skipped (it would cost more than it frees). */
+const QUIET_GROWTH_BYTES = 16 << 20;
 
-let rssAfterLast = 0;
+/** The resident size after the last full collection (at first: when the program started). */
+let rssAfterLast = process.memoryUsage.rss();
 let checking = false;
 let quiet: ReturnType<typeof setTimeout> | undefined;
 
@@ -21,7 +24,7 @@ export function collectGarbageSoon(): void {
 	else {
 		quiet = setTimeout(() => {
 			quiet = undefined;
-			collect();
+			if (grown() >= QUIET_GROWTH_BYTES) collect();
 		}, QUIET_MS);
 		quiet.unref();
 	}
@@ -30,9 +33,11 @@ export function collectGarbageSoon(): void {
 	// setImmediate: after the reply of the change that called, which is written first.
 	setImmediate(() => {
 		checking = false;
-		if (process.memoryUsage.rss() - rssAfterLast >= GROWTH_BYTES) collect();
+		if (grown() >= GROWTH_BYTES) collect();
 	});
 }
+
+const grown = () => process.memoryUsage.rss() - rssAfterLast;
 
 function collect(): void {
 	Bun.gc(true);
