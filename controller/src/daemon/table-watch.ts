@@ -70,8 +70,8 @@ export class TableWatch {
 
 	/**
 	 * Subscribes to nf_tables changes, then looks again (covering what changed before). After
-	 * the daemon's first apply: at 10,000 forwards that transaction's own notifications would
-	 * overrun the socket's buffer (ENOBUFS) as soon as it was subscribed.
+	 * the daemon's first apply: that transaction sends a notification per element (10,000
+	 * forwards: tens of thousands), enough to overrun the socket's buffer (ENOBUFS) at once.
 	 */
 	async follow(): Promise<void> {
 		if (this.changes) return;
