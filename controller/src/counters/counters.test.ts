@@ -100,6 +100,20 @@ describe("forwards", () => {
 		expect(count(config, entries)).toEqual({ forwards: { web: 5, game: 2, idle: 0 }, triggers: {} });
 	});
 
+	test("the same config asked again, then a changed one, and other left-out forwards: each counted as it is", () => {
+		const web = [dnat({ port: 8080, to: ["192.168.1.10", 80] })];
+		const input = { config, skipped: [], openings: [] };
+		expect(countConnections(web, input).forwards.web).toBe(1);
+		expect(countConnections(web, input).forwards.web).toBe(1);
+		expect(countConnections(web, { ...input, skipped: ["web"] }).forwards.web).toBe(0);
+		const moved = configOf({
+			web: { proto: "tcp", src_dport: "8081", dest_ip: "192.168.1.10", dest_port: "80" },
+		});
+		expect(countConnections(web, { ...input, config: moved }).forwards.web).toBe(0);
+		const there = [dnat({ port: 8081, to: ["192.168.1.10", 80] })];
+		expect(countConnections(there, { ...input, config: moved }).forwards.web).toBe(1);
+	});
+
 	test("connections that ended (TIME_WAIT, CLOSE, dying, destroyed) are not live", () => {
 		const entries = [
 			dnat({ port: 8080, to: ["192.168.1.10", 80], tcpState: "time_wait" }),

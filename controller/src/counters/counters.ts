@@ -61,29 +61,76 @@ type ActiveForward = Forward & {
 	order: number;
 };
 
-/** The forwards in the ruleset, by family, protocol and WAN port (ranges apart). */
+/**
+ * The forwards in the ruleset, by family, protocol and WAN port (ranges apart), as positions in
+ * the config's list: built once per config in force (LuCI asks for `status` every few seconds),
+ * and only the forwards a connection is on are looked at more closely.
+ */
 class ForwardIndex {
-	private readonly singles = new Map<string, ActiveForward[]>();
-	private readonly ranges = new Map<string, ActiveForward[]>();
+	private readonly singles = new Map<string, number[]>();
+	private readonly ranges = new Map<string, number[]>();
+	/** The forwards looked at so far, with what attribution needs. */
+	private readonly active = new Map<number, ActiveForward>();
 
-	constructor(forwards: ActiveForward[]) {
-		for (const f of forwards)
+	constructor(
+		private readonly forwards: Config["forwards"],
+		skipped: ReadonlySet<string>,
+	) {
+		forwards.forEach((f, order) => {
+			if (!f.enabled || skipped.has(f.id)) return;
+			const family = familyOf(f.dest_ip);
 			for (const proto of f.proto) {
 				const single = f.src_dport.from === f.src_dport.to;
 				const map = single ? this.singles : this.ranges;
-				const key = single ? `${f.family} ${proto} ${f.src_dport.from}` : `${f.family} ${proto}`;
+				const key = single ? `${family} ${proto} ${f.src_dport.from}` : `${family} ${proto}`;
 				const list = map.get(key);
-				if (list) list.push(f);
-				else map.set(key, [f]);
+				if (list) list.push(order);
+				else map.set(key, [order]);
 			}
+		});
 	}
 
 	/** The forwards on this WAN port, in config order. */
 	at(family: Family, proto: Protocol, port: number): ActiveForward[] {
 		const singles = this.singles.get(`${family} ${proto} ${port}`) ?? [];
-		const ranged = (this.ranges.get(`${family} ${proto}`) ?? []).filter((f) => inRange(port, f.src_dport));
-		return ranged.length ? [...singles, ...ranged].sort((a, b) => a.order - b.order) : singles;
+		const ranged = (this.ranges.get(`${family} ${proto}`) ?? []).filter((i) =>
+			inRange(port, this.forward(i).src_dport),
+		);
+		const orders = ranged.length ? [...singles, ...ranged].sort((a, b) => a - b) : singles;
+		return orders.map((i) => this.get(i));
 	}
+
+	private forward(order: number): Config["forwards"][number] {
+		return this.forwards[order] as Config["forwards"][number];
+	}
+
+	private get(order: number): ActiveForward {
+		const known = this.active.get(order);
+		if (known) return known;
+		const f = this.forward(order);
+		const family = familyOf(f.dest_ip);
+		const active = {
+			...f,
+			order,
+			family,
+			host: canonicalAddress(f.dest_ip),
+			sources: f.src_ip.map(parsePrefix).filter((s) => s.family === family),
+		};
+		this.active.set(order, active);
+		return active;
+	}
+}
+
+/** The index of the config in force and the skipped forwards it was built for. */
+const indexes = new WeakMap<Config, { skipped: string; index: ForwardIndex }>();
+
+function forwardIndex(config: Config, skipped: string[]): ForwardIndex {
+	const key = skipped.join(" ");
+	const known = indexes.get(config);
+	if (known?.skipped === key) return known.index;
+	const index = new ForwardIndex(config.globals.enabled ? config.forwards : [], new Set(skipped));
+	indexes.set(config, { skipped: key, index });
+	return index;
 }
 
 const inRange = (port: number, r: PortRange) => port >= r.from && port <= r.to;
@@ -156,17 +203,7 @@ function triggerOf(e: ConntrackEntry, triggers: TriggerWithId[], openings: Trigg
 /** Conntrack entries (a dump) + what is in force → the live connections of every entry. */
 export function countConnections(entries: ConntrackEntry[], input: CountInput): Counters {
 	const { config, openings } = input;
-	const skipped = new Set(input.skipped);
-	const active: ActiveForward[] = (config.globals.enabled ? config.forwards : [])
-		.filter((f) => f.enabled && !skipped.has(f.id))
-		.map((f, order) => ({
-			...f,
-			order,
-			family: familyOf(f.dest_ip),
-			host: canonicalAddress(f.dest_ip),
-			sources: f.src_ip.map(parsePrefix).filter((s) => s.family === familyOf(f.dest_ip)),
-		}));
-	const index = new ForwardIndex(active);
+	const index = forwardIndex(config, input.skipped);
 	const triggers = activeTriggers(config);
 	const byTrigger: TriggerOpenings = new Map();
 	for (const o of openings) {

@@ -106,6 +106,7 @@ export class Daemon implements Core {
 		// Before the first apply: with the firewall down, nothing is put into the kernel.
 		await this.tableWatch.start();
 		const { recreatedSets } = await this.serial.run(() => this.apply(config));
+		await this.tableWatch.follow();
 		await this.triggers.start(config, recreatedSets);
 		this.dataplane.watch();
 		this.netifd.start();

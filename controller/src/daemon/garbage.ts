@@ -1,24 +1,45 @@
 // Every config change builds a new parsed document and ruleset while the old ones are still
-// referenced: at 10,000 forwards that is tens of MB of garbage per change, and JavaScriptCore
-// lets the heap grow to several times its live size before it collects. On a 256 MB router that
-// matters more than the few ms of a collection, so after a change (once its reply is on its way)
-// the heap is collected whenever it has doubled since the last collection.
-/** Below this much growth a collection is not worth its pause. */
-const SLACK_BYTES = 16 << 20;
+// referenced: at 10,000 forwards that is MBs of garbage per change, and JavaScriptCore lets the
+// heap grow to several times its live size before it collects fully. On a 256 MB router the
+// resident size matters more than the few tens of ms of a full collection, so the daemon
+// collects fully itself:
+//  - during a burst of changes, whenever its resident size has grown GROWTH_BYTES since the
+//    last full collection (bounds the peak), after the change's reply is on its way;
+//  - once QUIET_MS after the last change of a burst (the idle size), when nobody waits.
+/** Growth of the resident size that is worth a collection's pause during a burst. */
+const GROWTH_BYTES = 24 << 20;
+/** Quiet time after a change before the idle collection. */
+const QUIET_MS = 1000;
+/** Growth below which the idle collection is skipped (it would cost more than it frees). */
+const QUIET_GROWTH_BYTES = 16 << 20;
 
-let liveAfterLast = 0;
-let scheduled = false;
+/** The resident size after the last full collection (at first: when the program started). */
+let rssAfterLast = process.memoryUsage.rss();
+let checking = false;
+let quiet: ReturnType<typeof setTimeout> | undefined;
 
-/** Collects the heap soon (after pending replies are written) if it has grown past twice its live size. */
+/** After a change: collects soon if the process has grown enough, and again once changes stop. */
 export function collectGarbageSoon(): void {
-	if (scheduled) return;
-	scheduled = true;
+	if (quiet) quiet.refresh();
+	else {
+		quiet = setTimeout(() => {
+			quiet = undefined;
+			if (grown() >= QUIET_GROWTH_BYTES) collect();
+		}, QUIET_MS);
+		quiet.unref();
+	}
+	if (checking) return;
+	checking = true;
+	// setImmediate: after the reply of the change that called, which is written first.
 	setImmediate(() => {
-		scheduled = false;
-		if (heapUsed() < 2 * liveAfterLast + SLACK_BYTES) return;
-		Bun.gc(true);
-		liveAfterLast = heapUsed();
+		checking = false;
+		if (grown() >= GROWTH_BYTES) collect();
 	});
 }
 
-const heapUsed = () => process.memoryUsage().heapUsed;
+const grown = () => process.memoryUsage.rss() - rssAfterLast;
+
+function collect(): void {
+	Bun.gc(true);
+	rssAfterLast = process.memoryUsage.rss();
+}

@@ -63,8 +63,17 @@ export class TableWatch {
 		return this.held;
 	}
 
-	/** Subscribes, then looks at the tables once (holding if the firewall is down already). */
-	async start(): Promise<void> {
+	/** Looks at the tables once (holding if the firewall is down already). */
+	start(): Promise<void> {
+		return this.check();
+	}
+
+	/**
+	 * Subscribes to nf_tables changes, then looks again (covering what changed before). After
+	 * the daemon's first apply: that transaction sends a notification per element (10,000
+	 * forwards: tens of thousands), enough to overrun the socket's buffer (ENOBUFS) at once.
+	 */
+	async follow(): Promise<void> {
 		if (this.changes) return;
 		const changes = new NftChanges({
 			onChange: (c) => {

@@ -91,6 +91,23 @@ describe("DataPlane with an in-memory nft", () => {
 		);
 	});
 
+	test("new WAN devices or router ports among 10,000 forwards change only the device sets and the DMZ's", async () => {
+		const nft = new FakeNft();
+		const dp = new DataPlane({ runner: nft });
+		const many = Array.from({ length: 10_000 }, (_, i) => forward(`f${i}`, 10_000 + i));
+		const config: Config = { ...configFromSections({}), forwards: many };
+		await dp.apply(config, ENV);
+		await dp.apply(config, { ...ENV, wanDevices: ["pppoe-wan"], routerPorts: [{ proto: "tcp", port: 22 }] });
+		expect(nft.scripts.at(-1)).toBe(
+			'delete element inet portrig wan_devices { "eth1" }\n' +
+				'add element inet portrig wan_devices { "pppoe-wan" }\n' +
+				"add element inet portrig router_ports { tcp . 22 }\n",
+		);
+		expect(nft.snapshot()).toEqual(
+			await fresh(config, { ...ENV, wanDevices: ["pppoe-wan"], routerPorts: [{ proto: "tcp", port: 22 }] }),
+		);
+	});
+
 	test("a refused transaction changes nothing, and the next apply starts from what is in force", async () => {
 		const nft = new FakeNft();
 		const dp = new DataPlane({ runner: nft });

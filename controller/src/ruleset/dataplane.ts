@@ -11,7 +11,8 @@
 // without deleting it, so forwards and trigger openings stay up throughout; later ones send
 // only the difference to what was applied (diff.ts). A change hint from the API says what
 // changed: one forward → only it is rendered and compared; a trigger or the DMZ → the forwards
-// are not looked at; none (reload, SIGHUP, devices) → everything, unchanged forwards from cache.
+// are not looked at; the config applied last (new WAN/LAN devices or router ports) → only the
+// device sets and the DMZ; none (reload, SIGHUP) → everything, unchanged forwards reused.
 // nft runs in this process through libnftables when the library loads, else as the `nft`
 // command (always with a command prefix, or with PORTRIG_NFT=command).
 // Watching: a 1 s poll of the router's listening sockets keeps the DMZ's router_ports set
@@ -65,8 +66,6 @@ export type DataPlaneStatus = {
 	nft: RunnerKind;
 	/** Enabled forwards left out of the ruleset, with the reason. */
 	skipped: SkippedForward[];
-	/** Elements per set/map as last applied (openings not counted). */
-	elements: Record<string, number>;
 	routerPorts: RouterPort[];
 	/** Times the table was restored after it vanished. */
 	restores: number;
@@ -78,6 +77,12 @@ export type ApplyResult = {
 	/** Sets this apply created (empty of openings): after the first apply, what adopted openings go back into. */
 	recreatedSets: string[];
 };
+
+/** `prev` with the parts that depend on the devices and router ports rendered for `env`. */
+function withEnv(prev: Applied, config: Config, env: Env): Applied {
+	const parts: Parts = { ...prev.parts, devices: devicePart(env), dmz: dmzPart(config, env) };
+	return { ...prev, spec: joinParts(parts, prev.spec.groups), parts };
+}
 
 const samePorts = (a: RouterPort[], b: RouterPort[]) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -142,12 +147,14 @@ export class DataPlane {
 	 */
 	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
-		if (!prev || !change || change.type === "globals") return buildRuleset(config, env);
+		// The config applied last, on other devices or router ports: only the parts that read them.
+		if (prev && !change && config === this.lastConfig) return withEnv(prev, config, env);
+		if (!prev || !change || change.type === "globals") return buildRuleset(config, env, prev?.forwards);
 		// A trigger or the DMZ changed: the forwards are the applied ones, not even walked.
 		const forwards =
 			change.type !== "forward"
 				? { part: prev.parts.forwards, render: prev.forwards }
-				: forwardPart(config, change.id === undefined ? undefined : { prev: prev.forwards, id: change.id });
+				: forwardPart(config, prev.forwards, change.id);
 		const parts: Parts = {
 			devices: devicePart(env),
 			forwards: forwards.part,
@@ -274,17 +281,11 @@ export class DataPlane {
 	}
 
 	async status(): Promise<DataPlaneStatus> {
-		const elements: Record<string, number> = {};
-		const spec = this.applied?.spec;
-		for (const s of spec?.sets ?? []) if (s.elements) elements[s.name] = s.elements.size;
-		for (const g of spec?.groups.values() ?? [])
-			for (const [name] of g.elements) elements[name] = (elements[name] ?? 0) + 1;
 		return {
 			table: await hasTable(this.nft),
 			applied: this.applied !== undefined,
 			nft: this.nft.kind,
 			skipped: this.skipped,
-			elements,
 			routerPorts: this.routerPorts,
 			restores: this.restores,
 			watching: this.watching,

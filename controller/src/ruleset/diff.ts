@@ -18,6 +18,7 @@ import {
 	type SetSpec,
 	sameBase,
 	sameDecl,
+	unpackElements,
 } from "./spec";
 import { Transaction } from "./transaction";
 
@@ -50,13 +51,15 @@ function groupChanges(prev: Map<string, Group>, next: Map<string, Group>, only?:
 	};
 	const compare = (before: Group | undefined, after: Group | undefined) => {
 		if (before === after) return;
-		const was = new Map((before?.elements ?? []).map((e) => [`${e[0]} ${e[1]}`, e]));
-		const is = new Set((after?.elements ?? []).map((e) => `${e[0]} ${e[1]}`));
+		const was = new Map(unpackElements(before?.elements ?? "").map((e) => [`${e[0]} ${e[1]}`, e]));
+		const now = unpackElements(after?.elements ?? "");
+		const is = new Set(now.map((e) => `${e[0]} ${e[1]}`));
 		for (const [k, e] of was) if (!is.has(k)) push(removed, e[0], e[2]);
-		for (const e of after?.elements ?? []) if (!was.has(`${e[0]} ${e[1]}`)) push(added, e[0], e[1]);
+		for (const e of now) if (!was.has(`${e[0]} ${e[1]}`)) push(added, e[0], e[1]);
 	};
 	if (only) compare(only.before, next.get(only.id));
-	else {
+	// The same groups on both sides (only the devices changed): nothing to compare.
+	else if (prev !== next) {
 		for (const [id, g] of next) compare(prev.get(id), g);
 		for (const [id, g] of prev) if (!next.has(id)) compare(g, undefined);
 	}

@@ -137,7 +137,7 @@ export class FakeNft implements NftRunner {
 		this.table = t;
 	}
 
-	/** Answers the listings portrig uses: `tables|sets|maps|chains inet`, and one set or map. */
+	/** Answers the listings portrig uses: `sets|maps|chains inet`, and one set or map. */
 	async list(what: string, opts: { terse?: boolean } = {}): Promise<string> {
 		const t = this.table;
 		const ref = { family: TABLE.family, table: TABLE.name };
@@ -154,8 +154,6 @@ export class FakeNft implements NftRunner {
 		const sets = [...(t?.sets ?? [])];
 		const listing = (items: unknown[]) => JSON.stringify({ nftables: items });
 		switch (what) {
-			case `tables ${TABLE.family}`:
-				return listing(t ? [{ table: { family: TABLE.family, name: TABLE.name } }] : []);
 			case `sets ${TABLE.family}`:
 			case `maps ${TABLE.family}`:
 				return listing(

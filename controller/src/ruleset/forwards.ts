@@ -17,13 +17,14 @@
 // reported (first in config order wins). A forward restricted to sources may share its port
 // with an unrestricted one: the restricted maps are looked up first.
 //
-// The elements are kept per forward (a Group), and a forward's own elements are remembered per
-// forward object: the config store hands over the same object for a forward that did not
-// change, so a change among 10,000 forwards renders one forward and diffs one group.
+// The elements are kept per forward (a Group, packed into one string), and a render reuses the
+// previous render's group of a forward that is the same object: the config store hands over the
+// same object for a forward that did not change, so a change among 10,000 forwards renders one
+// forward and diffs one group.
 import { familyOf } from "../config/address";
 import type { Config, Forward, PortRange, Protocol } from "../config/schema";
 import { formatPrefix, type Prefix, parsePrefix, prefixesOverlap } from "./prefix";
-import type { ElementRef, Group, GroupChange, SetDecl } from "./spec";
+import { type ElementRef, type Group, type GroupChange, packElements, type SetDecl } from "./spec";
 
 export const FORWARD_SETS = {
 	wan4_addr: { type: ["inet_proto", "inet_service"], map: "ipv4_addr", interval: false },
@@ -57,13 +58,15 @@ type Claim = {
 	sources?: Prefix[];
 };
 
-/** Accepted claims, indexed so that 10,000 single-port forwards check in linear time. */
+/**
+ * Accepted claims, indexed so that 10,000 single-port forwards check in linear time. Kept
+ * between applies, so kept small: a port with one claim holds it without an array, and the
+ * bucket strings are shared.
+ */
 class ClaimIndex {
-	/** Each forward's claims, so that a change of one forward can take its old ones out. */
-	private readonly byId = new Map<string, Claim[]>();
-
-	private readonly singles = new Map<string, Map<number, Claim[]>>();
+	private readonly singles = new Map<string, Map<number, Claim | Claim[]>>();
 	private readonly ranges = new Map<string, Claim[]>();
+	private readonly buckets = new Map<string, string>();
 
 	/** The first accepted claim that `c` overlaps, if any. */
 	conflict(c: Claim): Claim | undefined {
@@ -75,40 +78,44 @@ class ClaimIndex {
 		const singles = this.singles.get(c.bucket);
 		if (!singles) return undefined;
 		for (let p = c.ports.from; p <= c.ports.to; p++) {
-			const hit = singles.get(p)?.find(overlaps);
+			const at = singles.get(p);
+			const hit = Array.isArray(at) ? at.find(overlaps) : at && overlaps(at) ? at : undefined;
 			if (hit) return hit;
 		}
 		return undefined;
 	}
 
 	add(c: Claim): void {
-		const own = this.byId.get(c.id);
-		if (own) own.push(c);
-		else this.byId.set(c.id, [c]);
+		const bucket = this.buckets.get(c.bucket) ?? c.bucket;
+		this.buckets.set(bucket, bucket);
+		c.bucket = bucket;
 		if (c.ports.from === c.ports.to) {
-			const singles = this.singles.get(c.bucket) ?? new Map<number, Claim[]>();
-			this.singles.set(c.bucket, singles);
-			const list = singles.get(c.ports.from);
-			if (list) list.push(c);
-			else singles.set(c.ports.from, [c]);
+			const singles = this.singles.get(bucket) ?? new Map<number, Claim | Claim[]>();
+			this.singles.set(bucket, singles);
+			const at = singles.get(c.ports.from);
+			if (Array.isArray(at)) at.push(c);
+			else singles.set(c.ports.from, at ? [at, c] : c);
 		} else {
-			const list = this.ranges.get(c.bucket);
+			const list = this.ranges.get(bucket);
 			if (list) list.push(c);
-			else this.ranges.set(c.bucket, [c]);
+			else this.ranges.set(bucket, [c]);
 		}
 	}
 
-	/** Takes every claim of forward `id` out. */
-	remove(id: string): void {
-		for (const c of this.byId.get(id) ?? []) {
-			if (c.ports.from === c.ports.to) {
-				const singles = this.singles.get(c.bucket);
-				const rest = singles?.get(c.ports.from)?.filter((x) => x !== c) ?? [];
-				if (rest.length) singles?.set(c.ports.from, rest);
-				else singles?.delete(c.ports.from);
-			} else this.ranges.set(c.bucket, this.ranges.get(c.bucket)?.filter((x) => x !== c) ?? []);
+	/** Takes out the claims of `c.id` where `c` would be (none there: nothing changes). */
+	remove(c: Claim): void {
+		const other = (x: Claim) => x.id !== c.id;
+		if (c.ports.from === c.ports.to) {
+			const singles = this.singles.get(c.bucket);
+			const at = singles?.get(c.ports.from);
+			const rest = Array.isArray(at) ? at.filter(other) : at && other(at) ? [at] : [];
+			if (rest.length > 1) singles?.set(c.ports.from, rest);
+			else if (rest[0]) singles?.set(c.ports.from, rest[0]);
+			else singles?.delete(c.ports.from);
+		} else {
+			const list = this.ranges.get(c.bucket);
+			if (list) this.ranges.set(c.bucket, list.filter(other));
 		}
-		this.byId.delete(id);
 	}
 }
 
@@ -205,22 +212,21 @@ function wanElements(f: Forward): ElementRef[] {
 	return out;
 }
 
-/** Per forward object: its WAN elements, and its group for a given set of reflected protocols. */
-const rendered = new WeakMap<Forward, { wan: ElementRef[]; reflected: string; group?: Group }>();
+/** A forward's group, with the protocols it has NAT-loopback elements for. */
+type ForwardGroup = Group & { reflected: string };
 
-function groupOf(f: Forward, reflected: Protocol[]): Group {
-	let r = rendered.get(f);
-	if (!r) {
-		r = { wan: wanElements(f), reflected: "" };
-		rendered.set(f, r);
-	}
+/** Forward `f`'s group: `before` (its group in the previous render) when that still fits. */
+function groupOf(f: Forward, reflected: Protocol[], before?: Group): Group {
 	const key = reflected.join(" ");
-	if (!r.group || r.reflected !== key) {
-		const lan = reflected.flatMap((proto) => unrestrictedElements(f, proto, LAN_MAPS));
-		r.group = { source: f, elements: lan.length ? [...r.wan, ...lan] : r.wan };
-		r.reflected = key;
-	}
-	return r.group;
+	const old = before as ForwardGroup | undefined;
+	if (old?.source === f && old.reflected === key) return old;
+	const lan = reflected.flatMap((proto) => unrestrictedElements(f, proto, LAN_MAPS));
+	const group: ForwardGroup = {
+		source: f,
+		elements: packElements([...wanElements(f), ...lan]),
+		reflected: key,
+	};
+	return group;
 }
 
 /**
@@ -260,7 +266,12 @@ const lanClaim = (f: Forward & { id: string }, proto: Protocol): Claim => ({
 	bucket: `4 ${proto}`,
 });
 
-export function forwardElements(config: Config): ForwardRender {
+/**
+ * Every forward's group. `previous`: the groups of the last render, kept for forwards that are
+ * the same objects (the config store hands over the same object for a forward that did not
+ * change), so 10,000 unchanged forwards cost a lookup each.
+ */
+export function forwardElements(config: Config, previous?: Map<string, Group>): ForwardRender {
 	const groups = new Map<string, Group>();
 	const skipped: SkippedForward[] = [];
 	const wan = new ClaimIndex();
@@ -308,7 +319,7 @@ export function forwardElements(config: Config): ForwardRender {
 			reflected.set(f, [...(reflected.get(f) ?? []), proto]);
 		}
 	}
-	for (const f of accepted) groups.set(f.id, groupOf(f, reflected.get(f) ?? []));
+	for (const f of accepted) groups.set(f.id, groupOf(f, reflected.get(f) ?? [], previous?.get(f.id)));
 	return { groups, skipped, claims: { wan, lan, lanBlocked } };
 }
 
@@ -323,8 +334,13 @@ export function forwardChanged(prev: ForwardRender, config: Config, id: string):
 	const claims = prev.claims;
 	prev.claims = undefined;
 	if (!claims || claims.lanBlocked || prev.skipped.length || !config.globals.enabled) return undefined;
-	claims.wan.remove(id);
-	claims.lan.remove(id);
+	// Its claims before, from the forward it was rendered from (no group: it claimed nothing).
+	const old = prev.groups.get(id)?.source as (Forward & { id: string }) | undefined;
+	if (old) {
+		const wan = wanClaims(old);
+		if (Array.isArray(wan)) for (const c of wan) claims.wan.remove(c);
+		for (const proto of old.proto) claims.lan.remove(lanClaim(old, proto));
+	}
 	const f = config.forwards.find((x) => x.id === id);
 	let group: Group | undefined;
 	if (f?.enabled) {

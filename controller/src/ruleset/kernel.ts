@@ -22,7 +22,7 @@ const ChainObject = z.object({
 	hook: z.string().optional(),
 	prio: z.number().optional(),
 });
-const TableObject = z.object({ name: z.string() });
+const ChainRef = z.object({ table: z.string() });
 /** nft's listing: one object per item, keyed by its kind (metainfo, table, set, map, chain). */
 const Listing = z.object({ nftables: z.array(z.record(z.string(), z.unknown())) });
 const items = (json: string) => Listing.parse(JSON.parse(json)).nftables;
@@ -59,14 +59,18 @@ export function parseTable(listings: string[]): KernelTable {
 	return table;
 }
 
-/** Whether a table (portrig's unless named) exists now. */
+/**
+ * Whether a table (portrig's unless named) exists now: whether it has chains, which portrig's
+ * and fw4's always have. Not `list tables`: nft 1.0.6 fetches every set element for that (at
+ * 10,000 forwards 0.2 s and 30 MB per call), `list chains` fetches only chains.
+ */
 export async function hasTable(
 	nft: NftRunner,
 	family: string = TABLE.family,
 	name: string = TABLE.name,
 ): Promise<boolean> {
-	return items(await nft.list(`tables ${family}`)).some(
-		(item) => item.table !== undefined && TableObject.parse(item.table).name === name,
+	return items(await nft.list(`chains ${family}`)).some(
+		(item) => item.chain !== undefined && ChainRef.parse(item.chain).table === name,
 	);
 }
 

@@ -49,7 +49,7 @@ import {
 	type SkippedForward,
 } from "./forwards";
 import { CT_MARK, DEVICE_SETS, PRIORITY } from "./layout";
-import { type ChainSpec, elements, type Group, type RulesetSpec, type SetSpec } from "./spec";
+import { type ChainSpec, elements, type Group, type RulesetSpec, type SetSpec, unpackElements } from "./spec";
 import { Transaction } from "./transaction";
 import { triggerPart } from "./triggers";
 
@@ -109,13 +109,17 @@ const dnatVia = (key: string, addrMap: string, portMap?: string) =>
 
 /**
  * The forward part; its sets' elements are in `render.groups`, one group per forward. With the
- * previous render and the id of the one forward that changed, only that forward is rendered.
+ * previous render, unchanged forwards keep their groups; with the id of the one forward that
+ * changed too, only that forward is rendered.
  */
 export function forwardPart(
 	config: Config,
-	changed?: { prev: ForwardRender; id: string },
+	prev?: ForwardRender,
+	changedId?: string,
 ): { part: Part; render: ForwardRender } {
-	const render = (changed && forwardChanged(changed.prev, config, changed.id)) ?? forwardElements(config);
+	const render =
+		(prev && changedId !== undefined && forwardChanged(prev, config, changedId)) ||
+		forwardElements(config, prev?.groups);
 	const wan = "forward_wan4";
 	const lan = "forward_lan4";
 	const loopbackBits = CT_MARK.ACCEPT | CT_MARK.LOOPBACK;
@@ -250,12 +254,13 @@ export function joinParts(parts: Parts, groups: Map<string, Group>): RulesetSpec
 	return { sets: all.flatMap((p) => p.sets), chains: all.flatMap((p) => p.chains), groups };
 }
 
-/** The whole table, plus the forwards left out (overlaps). */
+/** The whole table, plus the forwards left out (overlaps); `prev`: the last render's forwards, to reuse. */
 export function buildRuleset(
 	config: Config,
 	env: Env,
+	prev?: ForwardRender,
 ): { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipped: SkippedForward[] } {
-	const forwards = forwardPart(config);
+	const forwards = forwardPart(config, prev);
 	const parts: Parts = {
 		devices: devicePart(env),
 		forwards: forwards.part,
@@ -272,7 +277,8 @@ export function elementsBySet(spec: RulesetSpec, sets = spec.sets): Map<string, 
 	for (const s of sets) if (s.elements) out.set(s.name, [...s.elements.keys()]);
 	// Only the forward sets get elements from groups: they hold none of their own.
 	if (sets.some((s) => s.elements?.size === 0))
-		for (const g of spec.groups.values()) for (const [name, text] of g.elements) out.get(name)?.push(text);
+		for (const g of spec.groups.values())
+			for (const [name, text] of unpackElements(g.elements)) out.get(name)?.push(text);
 	return out;
 }
 
