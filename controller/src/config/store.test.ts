@@ -382,9 +382,27 @@ config forward 'web'
 		expect(readdirSync(dir)).toEqual(["portrig"]);
 	});
 
+	test("a commit writes every byte of a file larger than its write buffer, multi-byte characters and long lines included", async () => {
+		const comment = `# ${"ü€𝄞".repeat(30_000)}\n`;
+		const forwards = Array.from(
+			{ length: 4000 },
+			(_, k) =>
+				`config forward 'f${k}'\n\toption name '${"€".repeat(20 + (k % 40))}'\n\toption src_dport '${10_000 + k}'\n\toption dest_ip '192.168.1.10'\n\n`,
+		);
+		writeFileSync(file, `${comment}${FIXTURE}\n${forwards.join("")}${comment}`);
+		const store = await ConfigStore.open(file);
+		expect(
+			store.addSection("forward", { name: "Größe", src_dport: "9999", dest_ip: "192.168.1.11" }).ok,
+		).toBe(true);
+		await store.commit();
+		expect(onDisk()).toBe(store.text);
+		expect(onDisk()).toContain("option name 'Größe'");
+		expect(onDisk().startsWith(comment)).toBe(true);
+	});
+
 	test("restore puts back the previous bytes on disk and in memory", async () => {
 		const store = await ConfigStore.open(file);
-		const previous = store.text;
+		const previous = store.snapshot();
 		store.deleteSection("forward", "minecraft");
 		await store.commit();
 		expect(store.config?.forwards).toHaveLength(2);

@@ -16,7 +16,7 @@
 //
 // Writes take the lock `uci commit` takes on the file (uci-lock.ts), so the two never interleave.
 // Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
-import { closeSync, fsyncSync, openSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
@@ -67,15 +67,21 @@ export class ConfigConflictError extends Error {
 	}
 }
 
-/** A load or an accepted change; `text` is the file's bytes once known (read, or made for a write). */
+/** A load or an accepted change; `text` holds the bytes of a file that does not parse. */
 type State = DocumentResult & { text?: string };
+
+/** The bytes of the file at one moment, for restore(): its document, or the text that did not parse. */
+export type StoreSnapshot = Pick<State, "document" | "text">;
 
 export class ConfigStore {
 	private state: State;
 	/** Last valid config: what the daemon runs with, even while the file on disk is broken. */
 	private valid: Config | undefined;
-	/** A hash of the bytes the file held when last read or written (the bytes themselves are not kept). */
-	private disk: bigint;
+	/**
+	 * What the file held when last read (a hash of its bytes) or written (the document, which
+	 * makes them again): the bytes themselves are not kept.
+	 */
+	private disk: bigint | UciDocument;
 	/** True while a mutation is waiting for commit(). */
 	private dirty = false;
 	/** The file's identity and times then: while they are the same, so are its bytes. */
@@ -100,11 +106,15 @@ export class ConfigStore {
 		return new ConfigStore(file, await readText(file), options.lockTimeoutMs ?? LOCK_TIMEOUT_MS);
 	}
 
-	/** Current bytes: the file's, or those of a mutation not yet committed. */
+	/** Current bytes: the file's, or those of a mutation not yet committed (made on each call). */
 	get text(): string {
-		const state = this.state;
-		state.text ??= state.document?.toString() ?? "";
-		return state.text;
+		return textOf(this.state);
+	}
+
+	/** What restore() needs to put the current bytes back (no copy of them). */
+	snapshot(): StoreSnapshot {
+		const { document, text } = this.state;
+		return { document, text };
 	}
 
 	/** The last valid config (kept when the file is reloaded broken). */
@@ -191,30 +201,39 @@ export class ConfigStore {
 	 */
 	async commit(): Promise<void> {
 		if (!this.dirty) return;
-		const text = this.text;
+		const { document } = this.state;
+		// Only a parsed document can be changed, so there is one.
+		if (!document) throw new Error(`${this.file}: no document to write`);
 		await withUciLock(this.file, this.lockTimeoutMs, async () => {
 			// Reading back a big file costs more than the write: only when its stamp moved.
-			if (
-				!sameStamp(await stampOf(this.file), this.stamp) &&
-				hash((await readText(this.file)).text) !== this.disk
-			) {
+			if (!sameStamp(await stampOf(this.file), this.stamp) && !this.holds((await readText(this.file)).text)) {
 				await this.reload();
 				throw new ConfigConflictError(this.file);
 			}
-			this.stamp = await writeAtomically(this.file, text);
+			this.stamp = await writeAtomically(
+				this.file,
+				document.excerpts.map((e) => e.text),
+			);
 		});
-		this.disk = hash(text);
+		this.disk = document;
 		this.dirty = false;
 	}
 
-	/** Puts back earlier bytes (from `text` before a mutation) on disk and in memory. */
-	async restore(previous: string): Promise<LoadResult> {
-		this.stamp = await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, previous));
-		this.disk = hash(previous);
+	/** Puts back the bytes of an earlier snapshot() on disk and in memory. */
+	async restore(previous: StoreSnapshot): Promise<LoadResult> {
+		const text = textOf(previous);
+		this.stamp = await withUciLock(this.file, this.lockTimeoutMs, () => writeAtomically(this.file, [text]));
+		this.disk = hash(text);
 		this.dirty = false;
-		this.state = read(previous, this.file, this.state);
+		this.state = read(text, this.file, this.state);
 		if (this.state.config) this.valid = this.state.config;
 		return this.result();
+	}
+
+	/** True when `text` is what the file held when last read or written. */
+	private holds(text: string): boolean {
+		const disk = this.disk;
+		return typeof disk === "bigint" ? hash(text) === disk : text === disk.toString();
 	}
 
 	private setSingle(type: SingleSectionType, values: SectionValues): MutationResult {
@@ -279,6 +298,9 @@ export class ConfigStore {
 		return { ok: true, id, config: next.config, change };
 	}
 }
+
+/** The bytes of a state or snapshot: a parsed file's are made again from its document. */
+const textOf = (state: StoreSnapshot): string => state.text ?? state.document?.toString() ?? "";
 
 function read(text: string, file: string, previous?: State): State {
 	const state: State = loadDocument(text, file, previous);
@@ -386,8 +408,30 @@ function slug(values: SectionValues): string {
 		.replace(/_+$/, "");
 }
 
-/** Writes the file atomically; returns its new stamp. */
-async function writeAtomically(file: string, text: string): Promise<Stamp> {
+/** Reused by every write: a new MB-sized string or buffer per write costs a page fault per page. */
+const CHUNK = Buffer.allocUnsafe(64 << 10);
+
+/** Writes `pieces` to `fd` in order, through CHUNK. */
+function writePieces(fd: number, pieces: readonly string[]): void {
+	let used = 0;
+	const put = (bytes: Uint8Array) => {
+		for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+	};
+	const flush = () => {
+		put(CHUNK.subarray(0, used));
+		used = 0;
+	};
+	for (const piece of pieces) {
+		// 3 bytes of UTF-8 at most per UTF-16 unit: the piece fits whatever it holds.
+		if (piece.length * 3 > CHUNK.length - used) flush();
+		if (piece.length * 3 > CHUNK.length) put(Buffer.from(piece));
+		else used += CHUNK.write(piece, used);
+	}
+	flush();
+}
+
+/** Writes the file atomically from its pieces in order; returns its new stamp. */
+async function writeAtomically(file: string, pieces: readonly string[]): Promise<Stamp> {
 	const target = await realpath(file).catch(() => file);
 	const dir = dirname(target);
 	const old = await stat(target).catch(() => undefined);
@@ -397,7 +441,7 @@ async function writeAtomically(file: string, text: string): Promise<Stamp> {
 	);
 	const handle = await open(tmp, "wx", 0o600);
 	try {
-		await handle.writeFile(text);
+		writePieces(handle.fd, pieces);
 		await handle.chmod(old ? old.mode & 0o7777 : 0o644);
 		if (old && process.getuid?.() === 0) await handle.chown(old.uid, old.gid);
 		await handle.sync();

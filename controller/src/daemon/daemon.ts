@@ -10,7 +10,7 @@ import { type ConfigChange, type Core, invoke, type OpeningReply } from "../api/
 import { UbusTransport } from "../api/ubus-transport";
 import { describeProblem, formatProblem, isError, type Problem } from "../config/load";
 import { type Config, GlobalsSection } from "../config/schema";
-import { type ChangeHint, ConfigStore, type MutationResult } from "../config/store";
+import { type ChangeHint, ConfigStore, type MutationResult, type StoreSnapshot } from "../config/store";
 import { type Counters, countConnections } from "../counters/counters";
 import { log } from "../log/log";
 import { NetifdWatcher } from "../netifd/watcher";
@@ -193,7 +193,7 @@ export class Daemon implements Core {
 					`${store.file} has errors; fix it and reload before changing it through the API: ${formatProblem(broken)}`,
 					broken.option,
 				);
-			const previous = { text: store.text, config: this.config() };
+			const previous = { file: store.snapshot(), config: this.config() };
 			const result = mutate(store, change);
 			if (!result.ok) throw refusal(result);
 			try {
@@ -324,9 +324,12 @@ export class Daemon implements Core {
 	}
 
 	/** After a failed apply: the previous file bytes, and the previous ruleset if any of it changed. */
-	private async rollBack(store: ConfigStore, previous: { text: string; config: Config }): Promise<void> {
+	private async rollBack(
+		store: ConfigStore,
+		previous: { file: StoreSnapshot; config: Config },
+	): Promise<void> {
 		try {
-			await store.restore(previous.text);
+			await store.restore(previous.file);
 		} catch (e) {
 			log("err", `restoring ${store.file}: ${message(e)}`);
 		}
