@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { callControlSocket } from "../controller/src/api/control-socket";
 import { type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
-import { ADDR, Lab, LineReader, REPO } from "../test-vm/lib/lab";
+import { ADDR, Lab, LineReader, type Proc, REPO } from "../test-vm/lib/lab";
 import { waitFor } from "../test-vm/lib/wait";
 import { type Bench, percentile, progress } from "./bench";
 import { storeCost, storeTable, uciForwards } from "./config-store";
@@ -55,33 +55,34 @@ async function idleMB(pid: number): Promise<number> {
 
 type Timed = { reply: number[]; effect: number[] };
 
-/** Runs `call` while a WAN host tries `port`; the reply time and the first answered connection. */
+/** A WAN host that tries a port of the router until it answers (await-open.ts), one per daemon. */
+type Waiter = { proc: Proc & { proc: Bun.Subprocess }; lines: LineReader };
+
+function startWaiter(lab: Lab): Waiter {
+	const proc = lab.spawn("wan1", [BUN, join(import.meta.dir, "await-open.ts"), ADDR.router.v4], {
+		stdout: "pipe",
+	});
+	return { proc, lines: new LineReader(proc.proc.stdout as ReadableStream<Uint8Array>) };
+}
+
+/** Runs `call` while the waiter tries `port`; the reply time and the first answered connection. */
 async function timedEffect(
-	lab: Lab,
+	waiter: Waiter,
 	daemon: RunningDaemon,
 	port: number,
 	call: () => Promise<unknown>,
 	into: Timed,
 ): Promise<void> {
-	const waiter = lab.spawn(
-		"wan1",
-		[BUN, join(import.meta.dir, "await-open.ts"), ADDR.router.v4, String(port), "30000"],
-		{
-			stdout: "pipe",
-		},
-	);
-	try {
-		const lines = new LineReader(waiter.proc.stdout as ReadableStream<Uint8Array>);
-		if ((await lines.next(5000)) !== "ready") throw new Error("the connection waiter did not start");
-		const t0 = Date.now();
-		await call();
-		into.reply.push(Date.now() - t0);
-		const answered = Number(await lines.next(30_000));
-		if (!(answered > 0)) throw new Error(`port ${port} never answered (daemon ${daemon.pid})`);
-		into.effect.push(answered - t0);
-	} finally {
-		await waiter.stop();
-	}
+	const stdin = waiter.proc.proc.stdin as import("bun").FileSink;
+	stdin.write(`${port} 30000\n`);
+	stdin.flush();
+	if ((await waiter.lines.next(10_000)) !== "ready") throw new Error("the connection waiter did not start");
+	const t0 = Date.now();
+	await call();
+	into.reply.push(Date.now() - t0);
+	const answered = Number(await waiter.lines.next(31_000));
+	if (!(answered > 0)) throw new Error(`port ${port} never answered (daemon ${daemon.pid})`);
+	into.effect.push(answered - t0);
 }
 
 async function ok(socket: string, method: string, args: Record<string, unknown>) {
@@ -108,6 +109,7 @@ async function measure(lab: Lab, size: number): Promise<SizeResult> {
 	const daemon = await startDaemon(lab, uciForwards(size), { timeoutMs: 180_000 });
 	const startS = (performance.now() - started) / 1000;
 	const socket = daemon.controlSocket;
+	const waiter = startWaiter(lab);
 	try {
 		if (!readFileSync(`/proc/${daemon.pid}/cmdline`, "utf8").includes("daemon"))
 			throw new Error(`process ${daemon.pid} is not the daemon`);
@@ -120,7 +122,7 @@ async function measure(lab: Lab, size: number): Promise<SizeResult> {
 		for (let k = 0; k < ADDS; k++) {
 			const port = 40_000 + k;
 			await timedEffect(
-				lab,
+				waiter,
 				daemon,
 				port,
 				async () => {
@@ -145,7 +147,7 @@ async function measure(lab: Lab, size: number): Promise<SizeResult> {
 		for (let k = 0; k < CHANGES; k++) {
 			const port = 45_000 + k;
 			await timedEffect(
-				lab,
+				waiter,
 				daemon,
 				port,
 				() => ok(socket, "update_forward", { id: ids[k], src_dport: String(port) }),
@@ -178,6 +180,7 @@ async function measure(lab: Lab, size: number): Promise<SizeResult> {
 			reloadPeakMB,
 		};
 	} finally {
+		await waiter.proc.stop();
 		await daemon.stop();
 	}
 }

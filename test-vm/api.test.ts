@@ -559,3 +559,47 @@ exec '${realNft}' "$@"
 		expect(await lab.probe("wan1", "tcp", WAN, 9191)).toMatchObject({ node: "lan2", port: 81 });
 	});
 });
+
+describe("a failing write", () => {
+	// The config file on a small tmpfs that a filler file makes full: the write fails with
+	// ENOSPC, while the apply of the same change (which runs during the write) has succeeded.
+	const dir = mkdtempSync(join(tmpdir(), "portrig-full-"));
+	const filler = join(dir, "filler");
+	let full: RunningDaemon;
+
+	beforeAll(async () => {
+		const mounted = Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir]);
+		if (mounted.exitCode !== 0) throw new Error(`mount: ${mounted.stderr.toString()}`);
+		await daemon.stop();
+		full = await startDaemon(lab, CONFIG, { dir });
+		daemon = full;
+	}, 60_000);
+
+	afterAll(async () => {
+		await full?.stop();
+		Bun.spawnSync(["umount", dir]);
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	test("add_forward whose file write fails: the error names the file, file bytes and ruleset untouched", async () => {
+		// Fill every block: writeFileSync stops at ENOSPC with what fitted.
+		try {
+			writeFileSync(filler, Buffer.alloc(1 << 20));
+		} catch {}
+		const error = await refused("add_forward", {
+			proto: "tcp",
+			src_dport: "9292",
+			dest_ip: "192.168.1.11",
+			dest_port: "81",
+		});
+		expect(error).toMatchObject({ status: UNKNOWN_ERROR });
+		expect(error.error).toContain(`writing ${full.configFile}`);
+		expect(error.error).toContain("ENOSPC");
+		expect(await lab.probe("wan1", "tcp", WAN, 9292)).toBeNull();
+		expect(await lab.probe("wan1", "tcp", WAN, 8080)).toMatchObject({ node: "lan1" });
+
+		unlinkSync(filler);
+		await ok("add_forward", { proto: "tcp", src_dport: "9292", dest_ip: "192.168.1.11", dest_port: "81" });
+		expect(await lab.probe("wan1", "tcp", WAN, 9292)).toMatchObject({ node: "lan2", port: 81 });
+	});
+});

@@ -16,8 +16,21 @@
 //
 // Writes take the lock `uci commit` takes on the file (uci-lock.ts), so the two never interleave.
 // Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import { open, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
+import {
+	closeSync,
+	fchmodSync,
+	fchownSync,
+	fsync,
+	fsyncSync,
+	openSync,
+	realpathSync,
+	renameSync,
+	type Stats,
+	statSync,
+	unlinkSync,
+	writeSync,
+} from "node:fs";
+import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
 	checkChange,
@@ -206,7 +219,7 @@ export class ConfigStore {
 		if (!document) throw new Error(`${this.file}: no document to write`);
 		await withUciLock(this.file, this.lockTimeoutMs, async () => {
 			// Reading back a big file costs more than the write: only when its stamp moved.
-			if (!sameStamp(await stampOf(this.file), this.stamp) && !this.holds((await readText(this.file)).text)) {
+			if (!sameStamp(stampOf(this.file), this.stamp) && !this.holds((await readText(this.file)).text)) {
 				await this.reload();
 				throw new ConfigConflictError(this.file);
 			}
@@ -314,9 +327,17 @@ const hash = (text: string): bigint => BigInt(Bun.hash(text));
 type Stamp = bigint[] | undefined;
 type Read = { text: string; stamp: Stamp };
 
-async function stampOf(file: string): Promise<Stamp> {
+function statOrUndefined(file: string): Stats | undefined {
 	try {
-		const st = await stat(file, { bigint: true });
+		return statSync(file);
+	} catch {
+		return undefined;
+	}
+}
+
+function stampOf(file: string): Stamp {
+	try {
+		const st = statSync(file, { bigint: true });
 		return [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs];
 	} catch (e) {
 		if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
@@ -329,7 +350,7 @@ const sameStamp = (a: Stamp, b: Stamp) =>
 
 /** The file's text (a missing file is empty) and its stamp, taken before the read: a write after it moves the stamp. */
 async function readText(file: string): Promise<Read> {
-	const stamp = await stampOf(file);
+	const stamp = stampOf(file);
 	try {
 		return { text: await readFile(file, "utf8"), stamp };
 	} catch (e) {
@@ -430,26 +451,37 @@ function writePieces(fd: number, pieces: readonly string[]): void {
 	flush();
 }
 
-/** Writes the file atomically from its pieces in order; returns its new stamp. */
+/**
+ * Writes the file atomically from its pieces in order; returns its new stamp. The calls that
+ * only touch metadata are synchronous (microseconds each, a thread-pool round trip costs more);
+ * the file's fsync, which can take long on flash, is not.
+ */
 async function writeAtomically(file: string, pieces: readonly string[]): Promise<Stamp> {
-	const target = await realpath(file).catch(() => file);
+	let target = file;
+	try {
+		target = realpathSync(file);
+	} catch {}
 	const dir = dirname(target);
-	const old = await stat(target).catch(() => undefined);
+	const old = statOrUndefined(target);
 	const tmp = join(
 		dir,
 		`.${basename(target)}.portrig-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
 	);
-	const handle = await open(tmp, "wx", 0o600);
+	const out = openSync(tmp, "wx", 0o600);
 	try {
-		writePieces(handle.fd, pieces);
-		await handle.chmod(old ? old.mode & 0o7777 : 0o644);
-		if (old && process.getuid?.() === 0) await handle.chown(old.uid, old.gid);
-		await handle.sync();
-		await handle.close();
-		await rename(tmp, target);
+		writePieces(out, pieces);
+		fchmodSync(out, old ? old.mode & 0o7777 : 0o644);
+		if (old && process.getuid?.() === 0) fchownSync(out, old.uid, old.gid);
+		await new Promise<void>((resolve, reject) => fsync(out, (e) => (e ? reject(e) : resolve())));
+		closeSync(out);
+		renameSync(tmp, target);
 	} catch (e) {
-		await handle.close().catch(() => {});
-		await unlink(tmp).catch(() => {});
+		try {
+			closeSync(out);
+		} catch {}
+		try {
+			unlinkSync(tmp);
+		} catch {}
 		throw e;
 	}
 	const fd = openSync(dir, "r");

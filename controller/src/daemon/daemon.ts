@@ -196,17 +196,20 @@ export class Daemon implements Core {
 			const previous = { file: store.snapshot(), config: this.config() };
 			const result = mutate(store, change);
 			if (!result.ok) throw refusal(result);
-			try {
-				await store.commit();
-			} catch (e) {
+			// The file and the kernel at once (the apply runs while the write waits for its fsync);
+			// the reply waits for both, and whichever fails, both go back to what they were.
+			const [written, applied] = await Promise.allSettled([
+				store.commit(),
+				this.apply(result.config, result.change),
+			]);
+			if (written.status === "rejected") {
 				await store.reload().catch(() => undefined);
-				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(e)}`);
+				if (applied.status === "fulfilled") await this.restoreRuleset(previous.config);
+				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(written.reason)}`);
 			}
-			try {
-				await this.apply(result.config, result.change);
-			} catch (e) {
+			if (applied.status === "rejected") {
 				await this.rollBack(store, previous);
-				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(e));
+				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(applied.reason));
 			}
 			log("notice", `${describeChange(change)} '${result.id}': done`);
 			collectGarbageSoon();
@@ -333,8 +336,12 @@ export class Daemon implements Core {
 		} catch (e) {
 			log("err", `restoring ${store.file}: ${message(e)}`);
 		}
+		await this.restoreRuleset(previous.config);
+	}
+
+	private async restoreRuleset(config: Config): Promise<void> {
 		try {
-			await this.apply(previous.config);
+			await this.apply(config);
 		} catch (e) {
 			log("err", `restoring the previous ruleset: ${message(e)}`);
 		}
