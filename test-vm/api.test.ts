@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { callControlSocket } from "../controller/src/api/control-socket";
 import pkg from "../package.json" with { type: "json" };
 import { ensureBuilt, LAB_GLOBALS, type RunningDaemon, startDaemon } from "./lib/daemon";
 import { ADDR, Lab, type Proc } from "./lib/lab";
+import { waitFor } from "./lib/wait";
 
 const CONFIG = `# portrig test config: comments, order and unknown options survive API changes
 ${LAB_GLOBALS}
@@ -601,5 +603,32 @@ describe("a failing write", () => {
 		unlinkSync(filler);
 		await ok("add_forward", { proto: "tcp", src_dport: "9292", dest_ip: "192.168.1.11", dest_port: "81" });
 		expect(await lab.probe("wan1", "tcp", WAN, 9292)).toMatchObject({ node: "lan2", port: 81 });
+	});
+
+	test("a change waits for a uci commit's lock before anything reaches the kernel", async () => {
+		// libuci's lock: flock on the config file itself, held here until the holder is stopped.
+		const holder = lab.spawn("router", ["flock", "-x", full.configFile, "cat"]);
+		try {
+			const locked = async () =>
+				(await lab.exec("router", ["flock", "-n", full.configFile, "true"], { check: false })).code !== 0;
+			await waitFor("the holder to take the lock", locked);
+			let settled = false;
+			// Over the control socket from here: the request is with the daemon before the probe starts.
+			const call = callControlSocket(full.controlSocket, "add_forward", {
+				proto: "tcp",
+				src_dport: "9393",
+				dest_ip: "192.168.1.11",
+				dest_port: "81",
+			}).finally(() => {
+				settled = true;
+			});
+			expect(await lab.probe("wan1", "tcp", WAN, 9393, 1000)).toBeNull();
+			expect(settled).toBe(false);
+			await holder.stop();
+			expect((await call).ok).toBe(true);
+			expect(await lab.probe("wan1", "tcp", WAN, 9393)).toMatchObject({ node: "lan2", port: 81 });
+		} finally {
+			await holder.stop();
+		}
 	});
 });

@@ -211,9 +211,12 @@ export class ConfigStore {
 	 * Writes the current bytes if a mutation is pending: a temporary file in the same directory
 	 * (same mode and owner), fsync, rename over the file, fsync of the directory. Refuses with
 	 * ConfigConflictError, and reloads, when the file changed on disk since it was read.
+	 * `alongside` (which must not reject: its outcome is the caller's) runs while the bytes are
+	 * written and synced, once the lock is held and the file found unchanged, so it never runs
+	 * for a change that a held lock or a conflict refuses; without a pending mutation it just runs.
 	 */
-	async commit(): Promise<void> {
-		if (!this.dirty) return;
+	async commit(alongside?: () => Promise<void>): Promise<void> {
+		if (!this.dirty) return alongside?.();
 		const { document } = this.state;
 		// Only a parsed document can be changed, so there is one.
 		if (!document) throw new Error(`${this.file}: no document to write`);
@@ -223,10 +226,15 @@ export class ConfigStore {
 				await this.reload();
 				throw new ConfigConflictError(this.file);
 			}
-			this.stamp = await writeAtomically(
-				this.file,
-				document.excerpts.map((e) => e.text),
-			);
+			const [written] = await Promise.allSettled([
+				writeAtomically(
+					this.file,
+					document.excerpts.map((e) => e.text),
+				),
+				alongside?.(),
+			]);
+			if (written.status === "rejected") throw written.reason;
+			this.stamp = written.value;
 		});
 		this.disk = document;
 		this.dirty = false;

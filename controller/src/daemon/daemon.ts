@@ -196,18 +196,21 @@ export class Daemon implements Core {
 			const previous = { file: store.snapshot(), config: this.config() };
 			const result = mutate(store, change);
 			if (!result.ok) throw refusal(result);
-			// The file and the kernel at once (the apply runs while the write waits for its fsync);
-			// the reply waits for both, and whichever fails, both go back to what they were.
-			const [written, applied] = await Promise.allSettled([
-				store.commit(),
-				this.apply(result.config, result.change),
-			]);
-			if (written.status === "rejected") {
+			// The kernel while the file is written (the apply runs during the write's fsync, once the
+			// file is locked and found unchanged); the reply waits for both, and whichever fails, both
+			// go back to what they were.
+			let applied: PromiseSettledResult<ApplyResult> | undefined;
+			const apply = async () => {
+				[applied] = await Promise.allSettled([this.apply(result.config, result.change)]);
+			};
+			try {
+				await store.commit(apply);
+			} catch (e) {
 				await store.reload().catch(() => undefined);
-				if (applied.status === "fulfilled") await this.restoreRuleset(previous.config);
-				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(written.reason)}`);
+				if (applied?.status === "fulfilled") await this.restoreRuleset(previous.config);
+				throw new ApiError(UbusStatus.UNKNOWN_ERROR, `writing ${store.file}: ${message(e)}`);
 			}
-			if (applied.status === "rejected") {
+			if (applied?.status === "rejected") {
 				await this.rollBack(store, previous);
 				throw new ApiError(UbusStatus.UNKNOWN_ERROR, message(applied.reason));
 			}
