@@ -9,6 +9,8 @@
 //    may already be waiting (a synchronous one at 10,000 forwards: p99 of add 34 ms, not 27);
 //  - once QUIET_MS after the last change of a burst (the idle size), when nobody waits:
 //    synchronous, which frees more (idle at 10,000 forwards: 84–89 MB, not 95).
+import { trimCHeap } from "../sys/malloc-trim";
+
 /** Growth of the resident size that is worth a collection's pause during a burst. */
 const GROWTH_BYTES = 24 << 20;
 /** Quiet time after a change before the idle collection. */
@@ -44,9 +46,14 @@ export function collectGarbageSoon(): void {
 
 const grown = () => process.memoryUsage.rss() - rssAfterLast;
 
-/** `wait`: the whole collection now; else one started, finishing beside the program. */
+/**
+ * `wait`: the whole collection now; else one started, finishing beside the program. The C heap
+ * (libnftables' listings and parses) is trimmed with it: the growth that triggered the
+ * collection may be there and not in JavaScript's heap.
+ */
 function collect(wait: boolean): void {
 	Bun.gc(wait);
+	trimCHeap();
 	unfinished = !wait;
 	rssAfterLast = process.memoryUsage.rss();
 }

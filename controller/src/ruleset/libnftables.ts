@@ -3,7 +3,7 @@
 // Its calls are synchronous; a transaction of portrig's is small, a full one at 10,000 forwards
 // is tens of ms (bench/dataplane.ts).
 import { CString, dlopen, FFIType, type Pointer } from "bun:ffi";
-import { libcPath } from "../sys/libc";
+import { trimCHeap } from "../sys/malloc-trim";
 import { type ListOptions, NftError, type NftRunner } from "./runner";
 import type { Transaction } from "./transaction";
 
@@ -25,27 +25,16 @@ const SYMBOLS = {
 type Library = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
 /**
- * Parsing a large script (the whole table at 10,000 forwards) leaves ~60 MB in glibc's heap
- * after nft freed it (measured: RSS 24 → 82 MB, back to 27 MB after malloc_trim). Scripts
- * larger than this give it back. musl has no malloc_trim: then nothing is called.
+ * Parsing a large script (the whole table at 10,000 forwards), or listing a large table, leaves
+ * tens of MB in glibc's heap after nft freed them (measured: RSS 24 → 82 MB, back to 27 MB
+ * once trimmed). Commands or listings larger than this give it back right away.
  */
 const TRIM_AFTER_BYTES = 64 * 1024;
-
-function loadTrim(): (() => void) | undefined {
-	try {
-		const { symbols } = dlopen(libcPath(), { malloc_trim: { args: [FFIType.u64], returns: FFIType.i32 } });
-		return () => void symbols.malloc_trim(0);
-	} catch {
-		return undefined;
-	}
-}
 
 const text = (p: unknown) => (p ? new CString(p as Pointer).toString() : "");
 
 export class Libnftables implements NftRunner {
 	readonly kind = "libnftables";
-
-	private readonly trim = loadTrim();
 
 	private constructor(
 		private readonly lib: Library,
@@ -80,7 +69,7 @@ export class Libnftables implements NftRunner {
 		// Both buffers are read every time: reading empties them for the next command.
 		const out = text(this.lib.nft_ctx_get_output_buffer(this.ctx));
 		const err = text(this.lib.nft_ctx_get_error_buffer(this.ctx));
-		if (command.length > TRIM_AFTER_BYTES) this.trim?.();
+		if (command.length > TRIM_AFTER_BYTES || out.length > TRIM_AFTER_BYTES) trimCHeap();
 		if (code !== 0) throw new NftError(command.slice(0, 200), err, code);
 		return out;
 	}
