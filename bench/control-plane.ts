@@ -6,14 +6,15 @@
 //    kernel's high-water mark, reset before them), idle after them;
 //  - `reload` of the whole file: time to the reply and peak memory;
 //  - the config side alone (config-store.ts), to tell its share from the data plane's.
-// Times are wall clock on this machine, memory from /proc/PID/status (VmRSS, VmHWM).
+// Times are wall clock on this machine, memory from /proc/PID/status (VmRSS, VmHWM), with the
+// binary dropped from the page cache before each start (bench.ts: dropFromPageCache).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { callControlSocket } from "../controller/src/api/control-socket";
-import { type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
+import { PORTRIG, type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
 import { ADDR, Lab, LineReader, type Proc, REPO } from "../test-vm/lib/lab";
 import { waitFor } from "../test-vm/lib/wait";
-import { type Bench, percentile, progress } from "./bench";
+import { type Bench, dropFromPageCache, percentile, progress } from "./bench";
 import { storeCost, storeTable, uciForwards } from "./config-store";
 
 const SIZES = [1, 10_000];
@@ -105,6 +106,7 @@ type SizeResult = {
 };
 
 async function measure(lab: Lab, size: number): Promise<SizeResult> {
+	dropFromPageCache(PORTRIG);
 	const started = performance.now();
 	const daemon = await startDaemon(lab, uciForwards(size), { timeoutMs: 180_000 });
 	const startS = (performance.now() - started) / 1000;

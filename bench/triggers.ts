@@ -43,12 +43,19 @@ function agent(lab: Lab, node: "wan1" | "lan1", args: string[]): Agent {
 	const p = lab.spawn(node, [process.execPath, AGENT, ...args], { stdout: "pipe" });
 	const lines = new LineReader(p.proc.stdout as ReadableStream<Uint8Array>);
 	const stdin = p.proc.stdin as import("bun").FileSink;
+	// An agent that dies fails the bench: a flush to its closed stdin never settled, and the
+	// bench waited forever (seen once, when Bun crashed while starting an agent).
+	const died = p.exited.then((code) => {
+		throw new Error(`the ${args[0]} agent on ${node} exited with code ${code}`);
+	});
+	died.catch(() => {});
+	const unlessDied = <T>(work: T | Promise<T>) => Promise.race([work, died]);
 	return {
 		send: async (line) => {
 			stdin.write(`${line}\n`);
-			await stdin.flush();
+			await unlessDied(stdin.flush());
 		},
-		next: async () => JSON.parse((await lines.next(10_000)) ?? "{}") as Record<string, unknown>,
+		next: async () => JSON.parse((await unlessDied(lines.next(10_000))) ?? "{}") as Record<string, unknown>,
 		stop: () => p.stop(),
 	};
 }
