@@ -1,5 +1,7 @@
 // What every benchmark module gives bench/main.ts, and helpers they share.
+import { readFileSync } from "node:fs";
 import { cpus, release } from "node:os";
+import { waitFor } from "../test-vm/lib/wait";
 
 /** One benchmark: runs, prints progress to stderr, returns its section of bench/results.md. */
 export type Bench = { name: string; run: () => Promise<string> };
@@ -38,4 +40,30 @@ export function dropFromPageCache(file: string): void {
 	});
 	if (r.exitCode !== 0)
 		throw new Error(`dd could not drop ${file} from the page cache: ${r.stderr.toString()}`);
+}
+
+/** Megabytes of a /proc/PID/status field (VmRSS, VmHWM, RssAnon, RssFile). */
+export function memoryMB(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon" | "RssFile"): number {
+	const line = readFileSync(`/proc/${pid}/status`, "utf8")
+		.split("\n")
+		.find((l) => l.startsWith(`${field}:`));
+	return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) / 1024;
+}
+
+/** A process's resident memory once it has stopped moving (garbage collection settles it). */
+export async function idleMB(pid: number): Promise<number> {
+	let last = memoryMB(pid, "VmRSS");
+	let steady = 0;
+	await waitFor(
+		`the memory of process ${pid} to settle`,
+		async () => {
+			const now = memoryMB(pid, "VmRSS");
+			steady = Math.abs(now - last) < 0.5 ? steady + 1 : 0;
+			last = now;
+			return steady >= 5;
+		},
+		30_000,
+		200,
+	);
+	return last;
 }

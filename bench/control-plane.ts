@@ -13,8 +13,7 @@ import { join } from "node:path";
 import { callControlSocket } from "../controller/src/api/control-socket";
 import { PORTRIG, type RunningDaemon, startDaemon } from "../test-vm/lib/daemon";
 import { ADDR, Lab, LineReader, type Proc, REPO } from "../test-vm/lib/lab";
-import { waitFor } from "../test-vm/lib/wait";
-import { type Bench, dropFromPageCache, percentile, progress } from "./bench";
+import { type Bench, dropFromPageCache, idleMB, memoryMB, percentile, progress } from "./bench";
 import { storeCost, storeTable, uciForwards } from "./config-store";
 
 const SIZES = [1, 10_000];
@@ -23,35 +22,9 @@ const ADDS = 60;
 const CHANGES = 30;
 const BUN = join(REPO, "node_modules", ".bin", "bun");
 
-/** Megabytes of a /proc/PID/status field (VmRSS, VmHWM). */
-function memoryMB(pid: number, field: "VmRSS" | "VmHWM"): number {
-	const line = readFileSync(`/proc/${pid}/status`, "utf8")
-		.split("\n")
-		.find((l) => l.startsWith(`${field}:`));
-	return Number(/(\d+)/.exec(line ?? "")?.[1] ?? Number.NaN) / 1024;
-}
-
 /** Starts a new high-water mark of the process's resident memory (proc(5): clear_refs 5). */
 function resetPeak(pid: number): void {
 	writeFileSync(`/proc/${pid}/clear_refs`, "5");
-}
-
-/** The daemon's resident memory once it has stopped moving (garbage collection settles it). */
-async function idleMB(pid: number): Promise<number> {
-	let last = memoryMB(pid, "VmRSS");
-	let steady = 0;
-	await waitFor(
-		"the daemon's memory to settle",
-		async () => {
-			const now = memoryMB(pid, "VmRSS");
-			steady = Math.abs(now - last) < 0.5 ? steady + 1 : 0;
-			last = now;
-			return steady >= 5;
-		},
-		30_000,
-		200,
-	);
-	return last;
 }
 
 type Timed = { reply: number[]; effect: number[] };

@@ -8,9 +8,9 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LAB_GLOBALS, startDaemon } from "../test-vm/lib/daemon";
-import { Lab, REPO } from "../test-vm/lib/lab";
-import { type Bench, dropFromPageCache, median, progress } from "./bench";
+import { LAB_GLOBALS, PORTRIG, startDaemon } from "../test-vm/lib/daemon";
+import { Lab, LineReader, REPO } from "../test-vm/lib/lab";
+import { type Bench, dropFromPageCache, idleMB, median, memoryMB, progress } from "./bench";
 
 const BUN = join(REPO, "node_modules", ".bin", "bun");
 const ENTRY = join(REPO, "controller", "src", "cli", "main.ts");
@@ -197,12 +197,84 @@ async function compressionSection(dir: string): Promise<string> {
 	].join("\n");
 }
 
+type Resident = { total: number; file: number; anon: number };
+
+const residentOf = async (pid: number): Promise<Resident> => ({
+	total: await idleMB(pid),
+	file: memoryMB(pid, "RssFile"),
+	anon: memoryMB(pid, "RssAnon"),
+});
+
+/** `bin ARGS…` started from an uncached file, once it says "ready" and its memory has settled. */
+async function programResident(bin: string, args: string[]): Promise<Resident> {
+	dropFromPageCache(bin);
+	const proc = Bun.spawn([bin, ...args], { stdout: "pipe", stderr: "inherit" });
+	try {
+		const line = await new LineReader(proc.stdout).next(30_000);
+		if (line !== "ready") throw new Error(`${bin} did not start (said ${JSON.stringify(line)})`);
+		return await residentOf(proc.pid);
+	} finally {
+		proc.kill();
+		await proc.exited;
+	}
+}
+
+/** The daemon with 1 forward in the lab, idle. */
+async function daemonResident(): Promise<Resident> {
+	const lab = await Lab.up();
+	try {
+		dropFromPageCache(PORTRIG);
+		const config = `${LAB_GLOBALS}\nconfig forward 'web'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.10'\n`;
+		const d = await startDaemon(lab, config);
+		try {
+			return await residentOf(d.pid);
+		} finally {
+			await d.stop();
+		}
+	} finally {
+		await lab.down();
+	}
+}
+
+/** The daemon's idle memory beside what the runtime takes with none of portrig's code. */
+async function floorSection(dir: string): Promise<string> {
+	const idle = join(dir, "idle.ts");
+	writeFileSync(idle, 'console.log("ready");\nsetInterval(() => {}, 1 << 30);\n');
+	progress("size: the runtime's floor");
+	const rows: [string, Resident][] = [
+		["a one-line program that idles", await programResident(compile(dir, "idle", MAKEFILE_FLAGS, idle), [])],
+		[
+			"the runtime parts the daemon uses, none of portrig (bench/runtime-parts-agent.ts)",
+			await programResident(
+				compile(dir, "parts", MAKEFILE_FLAGS, join(import.meta.dir, "runtime-parts-agent.ts")),
+				[dir],
+			),
+		],
+		["`portrig daemon`, 1 forward, in the lab", await daemonResident()],
+	];
+	const daemon = rows[2]?.[1].total ?? Number.NaN;
+	return [
+		"## Idle memory: the daemon and the runtime's floor",
+		"",
+		"glibc x64, each built with the Makefile's flags in this run and started from an uncached file;",
+		"resident memory once it has settled (RssFile: pages of the executable and libraries).",
+		"",
+		"| program | resident MB | of it file-backed MB | anonymous MB | share of the daemon's |",
+		"| --- | ---: | ---: | ---: | ---: |",
+		...rows.map(
+			([name, r]) =>
+				`| ${name} | ${r.total.toFixed(1)} | ${r.file.toFixed(1)} | ${r.anon.toFixed(1)} | ${(r.total / daemon).toFixed(2)} |`,
+		),
+		"",
+	].join("\n");
+}
+
 export const sizeBench: Bench = {
 	name: "size",
 	run: async () => {
 		const dir = mkdtempSync(join(tmpdir(), "portrig-size-"));
 		try {
-			return [await variantsSection(dir), await compressionSection(dir)].join("\n");
+			return [await variantsSection(dir), await floorSection(dir), await compressionSection(dir)].join("\n");
 		} finally {
 			rmSync(dir, { recursive: true, force: true });
 		}
