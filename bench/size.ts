@@ -3,9 +3,11 @@
 //     and peak RSS of `portrig version`, and the daemon's RSS at rest with 1 forward in the lab.
 //     Runs use the glibc x64 build (the musl builds cannot run on this machine). Rounds
 //     alternate the variants; ratios are to the Makefile's flags, measured in the same run.
-//  2. The aarch64 musl binary (what the packages carry) compressed on flash and unpacked to
+//  2. The daemon's idle memory beside the runtime's floor: a one-line program and one with the
+//     runtime parts the daemon uses (runtime-parts-agent.ts), built alike, all started uncached.
+//  3. The aarch64 musl binary (what the packages carry) compressed on flash and unpacked to
 //     tmpfs at every start: stored size, unpack time here, and the tmpfs copy held in RAM.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAB_GLOBALS, PORTRIG, startDaemon } from "../test-vm/lib/daemon";
@@ -91,20 +93,18 @@ function versionRun(bin: string): { ms: number; rss: number } {
 	return { ms, rss: kb * 1024 };
 }
 
-function rssOf(pid: number): number {
-	const status = readFileSync(`/proc/${pid}/status`, "utf8");
-	return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
-}
+/** The daemons this bench starts have 1 forward. */
+const ONE_FORWARD = `${LAB_GLOBALS}\nconfig forward 'web'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.10'\n`;
 
-/** The daemon of `bin` in the lab with 1 forward: its RSS once `status` answers. */
-async function daemonRss(lab: Lab, bin: string): Promise<number> {
-	const config = `${LAB_GLOBALS}\nconfig forward 'web'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.10'\n`;
+/** `bin`'s daemon in the lab with 1 forward, started from an uncached file: `measure` of it. */
+async function withDaemon<T>(lab: Lab, bin: string, measure: (pid: number) => Promise<T>): Promise<T> {
+	dropFromPageCache(bin);
 	// startDaemon runs dist/portrig after the prefix: the prefix runs `bin` in its place
-	const d = await startDaemon(lab, config, { prefix: ["sh", "-c", 'bin=$0; shift; exec "$bin" "$@"', bin] });
+	const d = await startDaemon(lab, ONE_FORWARD, {
+		prefix: ["sh", "-c", 'bin=$0; shift; exec "$bin" "$@"', bin],
+	});
 	try {
-		const r = await d.call("status");
-		if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
-		return rssOf(d.pid);
+		return await measure(d.pid);
 	} finally {
 		await d.stop();
 	}
@@ -130,7 +130,8 @@ async function variantsSection(dir: string): Promise<string> {
 	try {
 		for (const [i, bin] of bins.slice(0, VARIANTS.length).entries()) {
 			progress(`size: daemon of ${all[i]?.name}`);
-			daemon.push(await daemonRss(lab, bin));
+			// Its RSS once `status` answers (startDaemon waits for that).
+			daemon.push(await withDaemon(lab, bin, async (pid) => memoryMB(pid, "VmRSS")));
 		}
 	} finally {
 		await lab.down();
@@ -141,7 +142,7 @@ async function variantsSection(dir: string): Promise<string> {
 		const s = sections(bins[i] as string);
 		const t = median(runs[i]?.map((r) => r.ms) ?? []);
 		const rss = median(runs[i]?.map((r) => r.rss) ?? []);
-		const d = daemon[i] === undefined ? "–" : MB(daemon[i]);
+		const d = daemon[i] === undefined ? "–" : daemon[i].toFixed(1);
 		return `| ${v.name} | ${MB(file)} | ${MB(s[".text"] ?? 0)} | ${MB(s[".rodata"] ?? 0)} | ${((s[".bun"] ?? 0) / 1e3).toFixed(0)} | ${ms(t)} | ${(t / base).toFixed(2)} | ${MB(rss)} | ${d} |`;
 	});
 	return [
@@ -223,14 +224,7 @@ async function programResident(bin: string, args: string[]): Promise<Resident> {
 async function daemonResident(): Promise<Resident> {
 	const lab = await Lab.up();
 	try {
-		dropFromPageCache(PORTRIG);
-		const config = `${LAB_GLOBALS}\nconfig forward 'web'\n\toption src_dport '8080'\n\toption dest_ip '192.168.1.10'\n`;
-		const d = await startDaemon(lab, config);
-		try {
-			return await residentOf(d.pid);
-		} finally {
-			await d.stop();
-		}
+		return await withDaemon(lab, PORTRIG, residentOf);
 	} finally {
 		await lab.down();
 	}
