@@ -4,6 +4,7 @@
 // is tens of ms (bench/dataplane.ts).
 import { CString, dlopen, FFIType, type Pointer } from "bun:ffi";
 import { trimCHeap } from "../sys/malloc-trim";
+import { withSignalsHeld } from "../sys/signal-mask";
 import { type ListOptions, NftError, type NftRunner } from "./runner";
 import type { Transaction } from "./transaction";
 
@@ -65,7 +66,9 @@ export class Libnftables implements NftRunner {
 
 	private exec(command: string, flags: number): string {
 		this.lib.nft_ctx_output_set_flags(this.ctx, flags);
-		const code = this.lib.nft_run_cmd_from_buffer(this.ctx, Buffer.from(`${command}\0`));
+		const input = Buffer.from(`${command}\0`);
+		// A signal during nft's wait for the kernel fails a transaction the kernel committed.
+		const code = withSignalsHeld(() => this.lib.nft_run_cmd_from_buffer(this.ctx, input));
 		// Both buffers are read every time: reading empties them for the next command.
 		const out = text(this.lib.nft_ctx_get_output_buffer(this.ctx));
 		const err = text(this.lib.nft_ctx_get_error_buffer(this.ctx));
