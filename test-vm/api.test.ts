@@ -255,6 +255,7 @@ describe("forwards", () => {
 		});
 		expect(await refused("update_forward", { id: "nope", src_dport: "1" })).toMatchObject({
 			status: NOT_FOUND,
+			error: "no forward with id 'nope'",
 			field: "id",
 		});
 		expect(await refused("update_forward", { id: "irc" })).toMatchObject({ status: NOT_FOUND, field: "id" });

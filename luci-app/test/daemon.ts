@@ -1,7 +1,8 @@
 // The daemon's side of a LuCI call, for tests: what the portrig API answers on ubus (its method
 // table run on the arguments, turned into a ubus reply as the ubus transport does), framed as
 // uhttpd's /ubus endpoint frames it (uhttpd ubus.c, uh_ubus_request_cb, "legacy" format).
-import { type Core, invoke } from "../../controller/src/api/methods";
+import { notFound } from "../../controller/src/api/errors";
+import { type Changed, type Core, invoke } from "../../controller/src/api/methods";
 import { ubusReply } from "../../controller/src/api/ubus-transport";
 import { loadConfig } from "../../controller/src/config/load";
 import { SESSION } from "./app";
@@ -25,7 +26,7 @@ const CONFIG = [
 
 /**
  * The daemon's core as the API table sees it, over a fixed config: it has no live openings, and
- * it accepts an update of an entry without writing anything (the entry stays as it is).
+ * it accepts an update or a delete of an entry without writing anything (the entry stays as it is).
  */
 function daemonCore(): Core {
 	const loaded = loadConfig(CONFIG, "/etc/config/portrig");
@@ -35,8 +36,13 @@ function daemonCore(): Core {
 		config: () => config,
 		status: async () => ({ version: "test" }),
 		change: async (change) => {
-			if (change.op !== "update") throw new Error(`these tests make no ${change.op}`);
-			return change.id;
+			if (change.op !== "update" && change.op !== "delete")
+				throw new Error(`these tests make no ${change.op}`);
+			const entries: Changed["entry"][] = change.type === "forward" ? config.forwards : config.triggers;
+			const entry = entries.find((e) => e?.id === change.id);
+			// as the daemon's config store answers an id it does not hold
+			if (!entry) throw notFound(`no ${change.type} with id '${change.id}'`, "id");
+			return change.op === "delete" ? { id: change.id } : { id: change.id, entry };
 		},
 		reload: async () => {},
 		openings: () => [],

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { type Config, DmzSection, ForwardSection, GlobalsSection, TriggerSection } from "../config/schema";
 import { UbusStatus } from "../ubus/status";
-import { type ConfigChange, type Core, invoke, METHODS, methodSignatures } from "./methods";
+import { notFound } from "./errors";
+import { type Changed, type ConfigChange, type Core, invoke, METHODS, methodSignatures } from "./methods";
 
 const forward = { ...ForwardSection.parse({ src_dport: "80", dest_ip: "192.168.1.10" }), id: "web" };
 const trigger = {
@@ -23,9 +24,14 @@ function fakeCore() {
 		config: () => config,
 		change: async (change) => {
 			changes.push(change);
+			if (change.op === "set") return { id: change.type };
+			const entries: Changed["entry"][] = change.type === "forward" ? config.forwards : config.triggers;
 			// an added section gets the id of the one already there, which the reply then shows
-			if (change.op === "add") return change.type === "forward" ? "web" : "irc";
-			return change.op === "set" ? change.type : change.id;
+			const id = change.op === "add" ? (change.type === "forward" ? "web" : "irc") : change.id;
+			const entry = entries.find((e) => e?.id === id);
+			// as the daemon's config store answers an id it does not hold
+			if (!entry) throw notFound(`no ${change.type} with id '${id}'`, "id");
+			return change.op === "delete" ? { id } : { id, entry };
 		},
 		reload: async () => {},
 		openings: () => [

@@ -7,10 +7,12 @@ import { z } from "zod";
 import {
 	type Config,
 	DmzSection,
+	type ForwardEntry,
 	ForwardSection,
 	GlobalsSection,
 	LanHostOption,
 	quoted,
+	type TriggerEntry,
 	TriggerSection,
 } from "../config/schema";
 import type { SectionValues } from "../config/store";
@@ -32,6 +34,9 @@ export type ConfigChange =
 	| { op: "delete"; type: "forward" | "trigger"; id: string }
 	| { op: "set"; type: "dmz" | "globals"; options: SectionOptions };
 
+/** What a change touched: the section's id, and the forward or trigger it now is (none: deleted, or dmz/globals). */
+export type Changed = { id: string; entry?: ForwardEntry | TriggerEntry };
+
 /** A live trigger opening, as `openings` lists it: the trigger manager's own record. */
 export type OpeningReply = Opening;
 
@@ -40,8 +45,8 @@ export interface Core {
 	status(): Promise<Record<string, unknown>>;
 	/** The config in force. */
 	config(): Config;
-	/** Validates, writes and applies `change`; resolves to the id of the section it touched. */
-	change(change: ConfigChange): Promise<string>;
+	/** Validates, writes and applies `change`; resolves to what it touched. */
+	change(change: ConfigChange): Promise<Changed>;
 	/** Re-reads the config file; rejects with the problems when it is invalid (nothing changes then). */
 	reload(): Promise<void>;
 	openings(): OpeningReply[];
@@ -138,16 +143,15 @@ export function encodeConfig(config: Config) {
 	};
 }
 
-/** One forward or trigger in API form; only that one is encoded (a config may hold thousands). */
-function encodedSection(config: Config, type: "forward" | "trigger", id: string): Reply {
-	if (type === "forward") {
-		const found = config.forwards.find((s) => s.id === id);
-		if (found) return { id, ...ForwardSection.encode(found) };
-	} else {
-		const found = config.triggers.find((s) => s.id === id);
-		if (found) return { id, ...TriggerSection.encode(found) };
-	}
-	throw notFound(`no ${type} with id '${id}'`, "id");
+/** A forward or trigger as the API replies with it (its id and UCI form): only that one is encoded. */
+function encodedEntry(type: "forward" | "trigger", { id, entry }: Changed): Reply {
+	if (!entry) throw noSuch(type, id);
+	return {
+		id,
+		...(type === "forward"
+			? ForwardSection.encode(entry as ForwardEntry)
+			: TriggerSection.encode(entry as TriggerEntry)),
+	};
 }
 
 /**
@@ -163,9 +167,12 @@ export function settingsReply({ globals }: Config): Reply {
 	};
 }
 
-function requireSection(core: Core, type: "forward" | "trigger", id: string): void {
-	encodedSection(core.config(), type, id);
+/** NOT_FOUND unless the config in force has trigger `id`. */
+function requireTrigger(core: Core, id: string): void {
+	if (!core.config().triggers.some((t) => t.id === id)) throw noSuch("trigger", id);
 }
+
+const noSuch = (type: "forward" | "trigger", id: string) => notFound(`no ${type} with id '${id}'`, "id");
 
 // ---- the table -------------------------------------------------------------------------------
 
@@ -180,34 +187,25 @@ function sectionMethods(
 			access: "write",
 			summary: `add a ${type}; replies with it, including its new id`,
 			args: addArgs,
-			handler: async (core, _args, raw) => {
-				const id = await core.change({ op: "add", type, options: given(section, raw) });
-				return encodedSection(core.config(), type, id);
-			},
+			handler: async (core, _args, raw) =>
+				encodedEntry(type, await core.change({ op: "add", type, options: given(section, raw) })),
 		}),
 		update: method({
 			access: "write",
 			summary: `change the given fields of a ${type} (null removes an optional one); replies with it`,
 			args: updateArgs,
-			handler: async (core, args, raw) => {
-				requireSection(core, type, args.id);
-				const id = await core.change({
-					op: "update",
+			// An unknown id: the core answers NOT_FOUND (its index knows the ids; no search here).
+			handler: async (core, args, raw) =>
+				encodedEntry(
 					type,
-					id: args.id,
-					options: given(section, raw),
-				});
-				return encodedSection(core.config(), type, id);
-			},
+					await core.change({ op: "update", type, id: args.id, options: given(section, raw) }),
+				),
 		}),
 		remove: method({
 			access: "write",
 			summary: `delete a ${type}`,
 			args: DeleteArgs,
-			handler: async (core, args) => {
-				requireSection(core, type, args.id);
-				return { id: await core.change({ op: "delete", type, id: args.id }) };
-			},
+			handler: async (core, args) => ({ id: (await core.change({ op: "delete", type, id: args.id })).id }),
 		}),
 	};
 }
@@ -265,7 +263,7 @@ export const METHODS = {
 		summary: "live trigger openings (of one trigger if given)",
 		args: OpeningsArgs,
 		handler: async (core, args) => {
-			if (args.trigger !== undefined) requireSection(core, "trigger", args.trigger);
+			if (args.trigger !== undefined) requireTrigger(core, args.trigger);
 			const all = core.openings();
 			return { openings: args.trigger === undefined ? all : all.filter((o) => o.trigger === args.trigger) };
 		},
@@ -275,7 +273,7 @@ export const METHODS = {
 		summary: "close a trigger's live openings now (of one LAN host if given)",
 		args: CloseOpeningArgs,
 		handler: async (core, args) => {
-			requireSection(core, "trigger", args.trigger);
+			requireTrigger(core, args.trigger);
 			const closed = await core.closeOpening(args.trigger, args.host);
 			if (closed === 0)
 				throw notFound(

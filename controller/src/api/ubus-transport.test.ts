@@ -16,7 +16,14 @@ import { capturedFrames } from "../ubus/testing/fixtures";
 import { ReplayUbusd, type Step } from "../ubus/testing/replay-ubusd";
 import { ControlSocketServer, callControlSocket } from "./control-socket";
 import { ApiError } from "./errors";
-import { type ConfigChange, type Core, invoke, methodSignatures, type OpeningReply } from "./methods";
+import {
+	type Changed,
+	type ConfigChange,
+	type Core,
+	invoke,
+	methodSignatures,
+	type OpeningReply,
+} from "./methods";
 import { UbusTransport } from "./ubus-transport";
 
 const CONFIG = `
@@ -51,7 +58,7 @@ class FixedCore implements Core {
 	config() {
 		return this.current;
 	}
-	async change(_change: ConfigChange): Promise<string> {
+	async change(_change: ConfigChange): Promise<Changed> {
 		throw new ApiError(8, "read-only test core");
 	}
 	async reload() {}

@@ -15,11 +15,13 @@ import {
 	type Dmz,
 	DmzSection,
 	type Forward,
+	type ForwardEntry,
 	type Globals,
 	GlobalsSection,
 	SECTION_SCHEMAS,
 	type SectionType,
 	type Trigger,
+	type TriggerEntry,
 } from "./schema";
 import { sectionLabel, UciDocument, type UciEntry, UciParseError, type UciSection } from "./uci";
 import type { Excerpt } from "./uci-excerpt";
@@ -77,6 +79,8 @@ export type DocumentResult = LoadResult & {
 	ports?: ForwardPorts;
 	/** For a checked change: takes it into `ports` and `ownReflection`, once it is accepted. */
 	take?: () => void;
+	/** For a checked change of a forward or trigger: the entry it now is (none: deleted). */
+	entry?: ForwardEntry | TriggerEntry;
 };
 
 /** A valid load, as checkChange and checkSingle start from. */
@@ -226,9 +230,6 @@ class Checker {
 	}
 }
 
-type ForwardEntry = Config["forwards"][number];
-type TriggerEntry = Config["triggers"][number];
-
 /** A forward as the config holds it: the globals' reflection unless it sets its own. */
 function withReflection(f: ForwardEntry, globals: Globals, own: boolean): ForwardEntry {
 	return own || f.reflection === globals.reflection ? f : { ...f, reflection: globals.reflection };
@@ -284,7 +285,7 @@ export function checkChange(
 			if (ownReflection) previous.ownReflection.add(change.id);
 			else previous.ownReflection.delete(change.id);
 		};
-		return { ...base, config: next, take };
+		return { ...base, config: next, take, ...(entry ? { entry } : {}) };
 	};
 	if (!s) {
 		// libuci names anonymous sections by their position: a deletion renames those after it.

@@ -329,3 +329,6 @@ export type Config = {
 	triggers: Array<Trigger & { id: string }>;
 	dmz: Dmz;
 };
+
+export type ForwardEntry = Config["forwards"][number];
+export type TriggerEntry = Config["triggers"][number];

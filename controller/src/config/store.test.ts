@@ -25,6 +25,23 @@ const added = (before: string, after: string) =>
 const removed = (before: string, after: string) => added(after, before);
 
 describe("ConfigStore", () => {
+	test("a change names the forward it made, the config's own entry (none once deleted)", async () => {
+		const store = await ConfigStore.open(file);
+		const added = store.addSection("forward", { src_dport: 8080, dest_ip: "192.168.1.40" });
+		if (!added.ok) throw new Error(JSON.stringify(added.problems));
+		expect(added.change).toEqual({ type: "forward", id: added.id, entry: added.config.forwards.at(-1) });
+		const updated = store.updateSection("forward", "minecraft", { dest_port: 25566 });
+		if (!updated.ok) throw new Error(JSON.stringify(updated.problems));
+		const entry = updated.config.forwards.find((f) => f.id === "minecraft");
+		expect(updated.change).toEqual({ type: "forward", id: "minecraft", entry });
+		expect(entry?.dest_port).toEqual({ from: 25566, to: 25566 });
+		expect(store.deleteSection("forward", "minecraft")).toMatchObject({
+			ok: true,
+			change: { type: "forward", id: "minecraft", entry: undefined },
+		});
+		expect(store.setDmz({ enabled: false })).toMatchObject({ ok: true, change: { type: "dmz" } });
+	});
+
 	test("opens the file into its config; a missing file is an empty config", async () => {
 		const store = await ConfigStore.open(file);
 		expect(store.config?.forwards.map((f) => f.id)).toEqual(["minecraft", "cfg03465a", "cfg04465a"]);
@@ -129,7 +146,7 @@ describe("ConfigStore", () => {
 			expect(r).toMatchObject({ ok: false, reason: "not_found" });
 		expect(store.deleteSection("trigger", "dmz")).toMatchObject({
 			ok: false,
-			problems: [{ message: "no trigger section 'dmz'" }],
+			problems: [{ message: "no trigger with id 'dmz'" }],
 		});
 	});
 

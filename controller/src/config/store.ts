@@ -43,7 +43,14 @@ import {
 	type Problem,
 	type ValidResult,
 } from "./load";
-import { type Config, SECTION_SCHEMAS, type SectionType, uciTextProblem } from "./schema";
+import {
+	type Config,
+	type ForwardEntry,
+	SECTION_SCHEMAS,
+	type SectionType,
+	type TriggerEntry,
+	uciTextProblem,
+} from "./schema";
 import type { UciDocument } from "./uci";
 import { isUciName } from "./uci-lexer";
 import { withUciLock } from "./uci-lock";
@@ -53,9 +60,12 @@ export type SectionValues = Record<string, unknown>;
 
 /**
  * Which entry a mutation changed, for the data plane to render only that one: a forward or
- * trigger by id (added, updated or deleted), or the dmz or the globals section.
+ * trigger by id with the entry it now is (undefined: deleted), or the dmz or the globals section.
  */
-export type ChangeHint = { type: SectionType; id?: string };
+export type ChangeHint =
+	| { type: "forward"; id: string; entry: ForwardEntry | undefined }
+	| { type: "trigger"; id: string; entry: TriggerEntry | undefined }
+	| { type: SingleSectionType };
 
 export type MutationResult =
 	| { ok: true; id: string; config: Config; change: ChangeHint }
@@ -177,7 +187,7 @@ export class ConfigStore {
 		const present = Object.fromEntries(
 			Object.entries(encoded.values).filter((e): e is [string, string | string[]] => e[1] !== null),
 		);
-		return this.accept(base.addSection(type, id, present).document, { type, id });
+		return this.accept(base.addSection(type, id, present).document, type, id);
 	}
 
 	/** Changes the given options only: absent ones stay, null (or "" or []) removes one. */
@@ -187,14 +197,14 @@ export class ConfigStore {
 		if (base.typeOf(id) !== type) return notFound(this.file, type, id);
 		const encoded = encodeValues(this.file, type, values, id);
 		if (!encoded.ok) return encoded;
-		return this.accept(applyValues(base, id, encoded.values), { type, id });
+		return this.accept(applyValues(base, id, encoded.values), type, id);
 	}
 
 	deleteSection(type: ListSectionType, id: string): MutationResult {
 		const base = this.state.document;
 		if (!base) return this.refuse();
 		if (base.typeOf(id) !== type) return notFound(this.file, type, id);
-		return this.accept(base.deleteSection(id), { type, id });
+		return this.accept(base.deleteSection(id), type, id);
 	}
 
 	/** Updates the dmz section like updateSection, creating `config dmz 'dmz'` if there is none. */
@@ -263,10 +273,10 @@ export class ConfigStore {
 		const encoded = encodeValues(this.file, type, values);
 		if (!encoded.ok) return encoded;
 		const existing = type === "globals" ? this.state.globalsId : this.state.dmzId;
-		if (existing) return this.accept(applyValues(base, existing, encoded.values), { type }, existing);
+		if (existing) return this.accept(applyValues(base, existing, encoded.values), type, existing);
 		const id = this.freeName(base, type, "");
 		const added = base.addSection(type, id, {});
-		return this.accept(applyValues(added.document, id, encoded.values), { type }, id);
+		return this.accept(applyValues(added.document, id, encoded.values), type, id);
 	}
 
 	/**
@@ -294,15 +304,15 @@ export class ConfigStore {
 		return { ok: false, reason: "invalid", problems: this.state.problems.filter(isError) };
 	}
 
-	/** Validates an edited document; on success it becomes the current (uncommitted) state. */
-	private accept(document: UciDocument, change: ChangeHint, id = change.id as string): MutationResult {
+	/** Validates an edited document (section `id` changed); on success it becomes the current (uncommitted) state. */
+	private accept(document: UciDocument, type: SectionType, id: string): MutationResult {
 		const { config, ports } = this.state;
 		const valid = config && ports ? ({ ...this.state, config, ports, document } as ValidResult) : undefined;
 		const next: State = !valid
 			? checkDocument(document, this.file)
-			: change.type === "forward" || change.type === "trigger"
-				? checkChange(document, this.file, valid, { type: change.type, id })
-				: checkSingle(document, this.file, valid, change.type, id);
+			: type === "forward" || type === "trigger"
+				? checkChange(document, this.file, valid, { type, id })
+				: checkSingle(document, this.file, valid, type, id);
 		if (!next.config) {
 			// Problems of the section being changed first: they are the likely answer to the caller.
 			const problems = next.problems
@@ -313,11 +323,22 @@ export class ConfigStore {
 		next.take?.();
 		// An edit that changes nothing returns the same document: nothing to write then.
 		this.dirty ||= document !== this.state.document;
-		const { take: _, text: __, ...state } = next;
+		const { take: _, text: __, entry, ...state } = next;
 		this.state = state;
 		this.valid = next.config;
-		return { ok: true, id, config: next.config, change };
+		return { ok: true, id, config: next.config, change: changeHint(type, id, entry) };
 	}
+}
+
+/** The hint for a change of section `id`; `entry`: the forward or trigger it now is (none: deleted). */
+function changeHint(
+	type: SectionType,
+	id: string,
+	entry: ForwardEntry | TriggerEntry | undefined,
+): ChangeHint {
+	if (type === "forward") return { type, id, entry: entry as ForwardEntry | undefined };
+	if (type === "trigger") return { type, id, entry: entry as TriggerEntry | undefined };
+	return { type };
 }
 
 /** The bytes of a state or snapshot: a parsed file's are made again from its document. */
@@ -371,7 +392,7 @@ function notFound(file: string, type: string, id: string): MutationResult {
 	return {
 		ok: false,
 		reason: "not_found",
-		problems: [{ file, id, message: `no ${type} section '${id}'`, severity: "error" }],
+		problems: [{ file, id, message: `no ${type} with id '${id}'`, severity: "error" }],
 	};
 }
 

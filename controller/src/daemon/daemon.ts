@@ -6,7 +6,7 @@
 import pkg from "../../../package.json" with { type: "json" };
 import { ControlSocketServer } from "../api/control-socket";
 import { ApiError, invalidArgument, notFound } from "../api/errors";
-import { type ConfigChange, type Core, invoke, type OpeningReply } from "../api/methods";
+import { type Changed, type ConfigChange, type Core, invoke, type OpeningReply } from "../api/methods";
 import { UbusTransport } from "../api/ubus-transport";
 import { describeProblem, formatProblem, isError, type Problem } from "../config/load";
 import { type Config, GlobalsSection } from "../config/schema";
@@ -183,7 +183,7 @@ export class Daemon implements Core {
 		};
 	}
 
-	change(change: ConfigChange): Promise<string> {
+	change(change: ConfigChange): Promise<Changed> {
 		return this.serial.run(async () => {
 			const store = this.requireStore();
 			// A file refused by a reload is being edited: changing it now would overwrite that.
@@ -216,7 +216,8 @@ export class Daemon implements Core {
 			}
 			log("notice", `${describeChange(change)} '${result.id}': done`);
 			collectGarbageSoon();
-			return result.id;
+			const hint = result.change;
+			return "entry" in hint && hint.entry ? { id: result.id, entry: hint.entry } : { id: result.id };
 		});
 	}
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { Config } from "../config/schema";
+import type { ChangeHint } from "../config/store";
 import { DataPlane } from "./dataplane";
 import { FakeNft } from "./fake";
 import { configFromSections, loadScenario } from "./golden/scenario";
@@ -11,6 +12,13 @@ const triggers = loadScenario("triggers-basic");
 const forward = (id: string, port: number, extra: Record<string, unknown> = {}) =>
 	configFromSections({ forwards: [{ id, src_dport: String(port), dest_ip: "192.168.1.10", ...extra }] })
 		.forwards[0] as Config["forwards"][number];
+
+/** The hint the config store gives for a change of forward `id` that left `config`. */
+const forwardHint = (config: Config, id: string): ChangeHint => ({
+	type: "forward",
+	id,
+	entry: config.forwards.find((f) => f.id === id),
+});
 
 /** The table a fresh daemon would create for `config`. */
 async function fresh(config: Config, env: Env = ENV) {
@@ -28,41 +36,40 @@ describe("DataPlane with an in-memory nft", () => {
 			forwards: [forward("a", 1000), forward("b", 2000, { dest_port: "80" })],
 		};
 		await dp.apply(config, ENV);
-		const steps: [string, Config, Parameters<DataPlane["apply"]>[2]][] = [];
-		const step = (what: string, next: Config, hint: Parameters<DataPlane["apply"]>[2]) => {
-			steps.push([what, next, hint]);
+		const steps: [string, Config, ChangeHint | undefined][] = [];
+		const step = (what: string, next: Config, hint?: (next: Config) => ChangeHint) => {
+			steps.push([what, next, hint?.(next)]);
 			config = next;
 		};
-		step(
-			"add c",
-			{ ...config, forwards: [...config.forwards, forward("c", 3000)] },
-			{ type: "forward", id: "c" },
-		);
+		const forwardChange = (id: string) => (next: Config) => forwardHint(next, id);
+		step("add c", { ...config, forwards: [...config.forwards, forward("c", 3000)] }, forwardChange("c"));
 		step(
 			"move b",
 			{
 				...config,
 				forwards: config.forwards.map((f) => (f.id === "b" ? forward("b", 2001, { dest_port: "81" }) : f)),
 			},
-			{ type: "forward", id: "b" },
+			forwardChange("b"),
 		);
 		step(
 			"delete a",
 			{ ...config, forwards: config.forwards.filter((f) => f.id !== "a") },
-			{ type: "forward", id: "a" },
+			forwardChange("a"),
 		);
 		step(
 			"disable c",
 			{ ...config, forwards: config.forwards.map((f) => (f.id === "c" ? { ...f, enabled: false } : f)) },
-			{ type: "forward", id: "c" },
+			forwardChange("c"),
 		);
-		step("drop a trigger", { ...config, triggers: config.triggers.slice(1) }, { type: "trigger", id: "irc" });
-		step(
-			"DMZ on",
-			{ ...config, dmz: { enabled: true, dest_ip: "192.168.1.50", exclude_port: [] } },
-			{ type: "dmz" },
-		);
-		step("reload", config, undefined);
+		step("drop a trigger", { ...config, triggers: config.triggers.slice(1) }, () => ({
+			type: "trigger",
+			id: "irc",
+			entry: undefined,
+		}));
+		step("DMZ on", { ...config, dmz: { enabled: true, dest_ip: "192.168.1.50", exclude_port: [] } }, () => ({
+			type: "dmz",
+		}));
+		step("reload", config);
 		for (const [what, next, hint] of steps) {
 			const before = nft.scripts.length;
 			await dp.apply(next, ENV, hint);
@@ -77,15 +84,13 @@ describe("DataPlane with an in-memory nft", () => {
 		const many = Array.from({ length: 10_000 }, (_, i) => forward(`f${i}`, 10_000 + i));
 		const config: Config = { ...configFromSections({}), forwards: many };
 		await dp.apply(config, ENV);
-		await dp.apply({ ...config, forwards: [...many, forward("new", 40_000)] }, ENV, {
-			type: "forward",
-			id: "new",
-		});
+		const added = { ...config, forwards: [...many, forward("new", 40_000)] };
+		await dp.apply(added, ENV, forwardHint(added, "new"));
 		expect(nft.scripts.at(-1)).toBe(
 			"add element inet portrig wan4_addr { tcp . 40000 : 192.168.1.10, udp . 40000 : 192.168.1.10 }\n" +
 				"add element inet portrig lan4_addr { tcp . 40000 : 192.168.1.10, udp . 40000 : 192.168.1.10 }\n",
 		);
-		await dp.apply(config, ENV, { type: "forward", id: "new" });
+		await dp.apply(config, ENV, forwardHint(config, "new"));
 		expect(nft.scripts.at(-1)).toContain(
 			"delete element inet portrig wan4_addr { tcp . 40000, udp . 40000 }",
 		);
@@ -116,18 +121,18 @@ describe("DataPlane with an in-memory nft", () => {
 		const before = nft.snapshot();
 		nft.failNext = "Operation not supported";
 		const more = { ...config, forwards: [...config.forwards, forward("b", 2000)] };
-		await expect(dp.apply(more, ENV, { type: "forward", id: "b" })).rejects.toThrow(
+		await expect(dp.apply(more, ENV, forwardHint(more, "b"))).rejects.toThrow(
 			/nft failed: .*Operation not supported/,
 		);
 		expect(nft.snapshot()).toEqual(before);
-		await dp.apply(more, ENV, { type: "forward", id: "b" });
+		await dp.apply(more, ENV, forwardHint(more, "b"));
 		expect(nft.snapshot()).toEqual(await fresh(more));
 		// A refused update: the forward's applied elements are the old ones again.
 		const moved = { ...more, forwards: [forward("a", 1001), forward("b", 2000)] };
 		nft.failNext = "Operation not supported";
-		await expect(dp.apply(moved, ENV, { type: "forward", id: "a" })).rejects.toThrow(/nft failed/);
+		await expect(dp.apply(moved, ENV, forwardHint(moved, "a"))).rejects.toThrow(/nft failed/);
 		expect(nft.snapshot()).toEqual(await fresh(more));
-		await dp.apply(moved, ENV, { type: "forward", id: "a" });
+		await dp.apply(moved, ENV, forwardHint(moved, "a"));
 		expect(nft.snapshot()).toEqual(await fresh(moved));
 	});
 });

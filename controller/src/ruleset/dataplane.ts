@@ -154,7 +154,7 @@ export class DataPlane {
 		const forwards =
 			change.type !== "forward"
 				? { part: prev.parts.forwards, render: prev.forwards }
-				: forwardPart(config, prev.forwards, change.id);
+				: forwardPart(config, prev.forwards, change);
 		const parts: Parts = {
 			devices: devicePart(env),
 			forwards: forwards.part,

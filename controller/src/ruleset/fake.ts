@@ -120,6 +120,8 @@ export class FakeNft implements NftRunner {
 	table: FakeTable | undefined;
 	/** The scripts of the transactions run, in order (refused ones included). */
 	readonly scripts: string[] = [];
+	/** What was listed, in order (`list WHAT`'s WHAT). */
+	readonly listings: string[] = [];
 	/** nft's message for refusing the next transaction (once). */
 	failNext: string | undefined;
 
@@ -139,6 +141,7 @@ export class FakeNft implements NftRunner {
 
 	/** Answers the listings portrig uses: `sets|maps|chains inet`, and one set or map. */
 	async list(what: string, opts: { terse?: boolean } = {}): Promise<string> {
+		this.listings.push(what);
 		const t = this.table;
 		const ref = { family: TABLE.family, table: TABLE.name };
 		const set = (name: string, s: FakeSet, withElements: boolean) => ({

@@ -13,11 +13,13 @@ const withForwards = (forwards: Config["forwards"]): Config => ({ ...configFromS
 describe("a change of one forward", () => {
 	test("a forward moved to another port frees its old port for the next change", () => {
 		const before = withForwards([forward("a", 1000), forward("b", 2000)]);
-		const moved = withForwards([forward("a", 1001), forward("b", 2000)]);
-		const first = forwardChanged(forwardElements(before), moved, "a");
+		const a = forward("a", 1001);
+		const moved = withForwards([a, forward("b", 2000)]);
+		const first = forwardChanged(forwardElements(before), moved, "a", a);
 		expect(first).toBeDefined();
-		const taken = withForwards([...moved.forwards, forward("c", 1000)]);
-		const second = first && forwardChanged(first, taken, "c");
+		const c = forward("c", 1000);
+		const taken = withForwards([...moved.forwards, c]);
+		const second = first && forwardChanged(first, taken, "c", c);
 		// Incremental (not undefined, which asks for a whole render): the old claim of a is gone.
 		expect(second?.skipped).toEqual([]);
 		expect(second?.changed?.id).toBe("c");
@@ -25,8 +27,9 @@ describe("a change of one forward", () => {
 
 	test("a forward that takes a port still claimed is refused incrementally, so a whole render decides", () => {
 		const before = withForwards([forward("a", 1000)]);
-		const clash = withForwards([forward("a", 1000), forward("b", 1000)]);
-		expect(forwardChanged(forwardElements(before), clash, "b")).toBeUndefined();
+		const b = forward("b", 1000);
+		const clash = withForwards([forward("a", 1000), b]);
+		expect(forwardChanged(forwardElements(before), clash, "b", b)).toBeUndefined();
 		expect(forwardElements(clash).skipped.map((s) => s.id)).toEqual(["b"]);
 	});
 

@@ -22,7 +22,7 @@
 // same object for a forward that did not change, so a change among 10,000 forwards renders one
 // forward and diffs one group.
 import { familyOf } from "../config/address";
-import type { Config, Forward, PortRange, Protocol } from "../config/schema";
+import type { Config, Forward, ForwardEntry, PortRange, Protocol } from "../config/schema";
 import { formatPrefix, type Prefix, parsePrefix, prefixesOverlap } from "./prefix";
 import { type ElementRef, type Group, type GroupChange, packElements, type SetDecl } from "./spec";
 
@@ -324,13 +324,18 @@ export function forwardElements(config: Config, previous?: Map<string, Group>): 
 }
 
 /**
- * The render after forward `id` alone changed (added, updated or deleted), from the previous
- * render: its claims are swapped in the indexes, its group rendered, the others kept. Costs one
+ * The render after forward `id` alone changed (added or updated to `f`, or deleted: no `f`),
+ * from the previous render: its claims are swapped in the indexes, its group rendered, the others kept. Costs one
  * forward, not 10,000. Undefined when only a whole render is right: something was left out or
  * lost its loopback claim before, or the changed forward clashes now (first in config order
  * wins). Uses up `prev.claims` either way.
  */
-export function forwardChanged(prev: ForwardRender, config: Config, id: string): ForwardRender | undefined {
+export function forwardChanged(
+	prev: ForwardRender,
+	config: Config,
+	id: string,
+	f: ForwardEntry | undefined,
+): ForwardRender | undefined {
 	const claims = prev.claims;
 	prev.claims = undefined;
 	if (!claims || claims.lanBlocked || prev.skipped.length || !config.globals.enabled) return undefined;
@@ -341,7 +346,6 @@ export function forwardChanged(prev: ForwardRender, config: Config, id: string):
 		if (Array.isArray(wan)) for (const c of wan) claims.wan.remove(c);
 		for (const proto of old.proto) claims.lan.remove(lanClaim(old, proto));
 	}
-	const f = config.forwards.find((x) => x.id === id);
 	let group: Group | undefined;
 	if (f?.enabled) {
 		const wan = wanClaims(f);

@@ -37,7 +37,7 @@
 //   the whole table as one nft text transaction      libnftables nft_run_cmd_from_buffer / nft -f
 // Not used: concatenated map data (`: ipv4_addr . inet_service`), hence separate address and
 // port maps (kept from when the ruleset was loaded as JSON, whose nft 1.0.6 parser crashed on it).
-import type { Config, Protocol } from "../config/schema";
+import type { Config, ForwardEntry, Protocol } from "../config/schema";
 import {
 	FORWARD_SETS,
 	type ForwardRender,
@@ -115,10 +115,10 @@ const dnatVia = (key: string, addrMap: string, portMap?: string) =>
 export function forwardPart(
 	config: Config,
 	prev?: ForwardRender,
-	changedId?: string,
+	changed?: { id: string; entry: ForwardEntry | undefined },
 ): { part: Part; render: ForwardRender } {
 	const render =
-		(prev && changedId !== undefined && forwardChanged(prev, config, changedId)) ||
+		(prev && changed && forwardChanged(prev, config, changed.id, changed.entry)) ||
 		forwardElements(config, prev?.groups);
 	const wan = "forward_wan4";
 	const lan = "forward_lan4";

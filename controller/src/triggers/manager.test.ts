@@ -67,6 +67,21 @@ describe("TriggerManager with an in-memory nft", () => {
 	});
 });
 
+describe("following config changes", () => {
+	test("a config with the same triggers and globals (a forward's change) reads nothing from the kernel", async () => {
+		const nft = await kernelWithOpening();
+		manager = new TriggerManager({ nft });
+		await manager.start(config);
+		const before = nft.listings.length;
+		await manager.update({ ...config, forwards: [] });
+		expect(nft.listings.length).toBe(before);
+		// New trigger objects (a trigger's change, a reload) are read again, and the opening stays.
+		await manager.update({ ...config, triggers: [...config.triggers] });
+		expect(nft.listings.length).toBeGreaterThan(before);
+		expect(manager.openings()).toMatchObject([{ trigger: "irc", host: "192.168.1.10" }]);
+	});
+});
+
 describe("taking over a table from before the key sets", () => {
 	test("adopt() gives a live opening its key set before the first apply, which then re-creates nothing", async () => {
 		// The previous version's table: no tr_irc_4k (its rules did not use one), an opening held.

@@ -100,6 +100,8 @@ const POLL_MS = 5000;
 
 export class TriggerManager {
 	private triggers = new Map<string, { trigger: TriggerWithId; sets: TriggerSets }>();
+	/** What `triggers` was derived from: all this class reads of a config. */
+	private basis: Pick<Config, "triggers" | "globals"> | undefined;
 	private readonly live = new Map<string, Live>();
 	private adopted: { trigger: string; sets: TriggerSets; openings: KernelOpening[] }[] = [];
 	private adoptedAt = 0;
@@ -226,9 +228,14 @@ export class TriggerManager {
 		await this.scan([...this.triggers.keys()]);
 	}
 
-	/** After every apply of a new config (before start: nothing): openings of changed or removed triggers are gone. */
+	/**
+	 * After every apply of a new config (before start: nothing): openings of changed or removed
+	 * triggers are gone. A config with the same triggers and globals (the same objects: a change of
+	 * a forward or the DMZ) changes nothing here, and the kernel is not read again.
+	 */
 	async update(config: Config): Promise<void> {
 		if (!this.started) return;
+		if (config.triggers === this.basis?.triggers && config.globals === this.basis.globals) return;
 		await this.serial.run(async () => {
 			const before = this.triggers;
 			this.setConfig(config);
@@ -549,6 +556,7 @@ export class TriggerManager {
 
 	private setConfig(config: Config): void {
 		this.triggers = this.index(config);
+		this.basis = { triggers: config.triggers, globals: config.globals };
 	}
 
 	private describe(l: Live, t: TriggerWithId, now: number): Opening {
