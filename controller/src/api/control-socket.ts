@@ -187,9 +187,7 @@ export function callControlSocket(
 		};
 		socket.setEncoding("utf8");
 		socket.once("connect", () => socket.write(`${JSON.stringify({ method, args })}\n`));
-		const refused = false;
 		socket.on("data", (chunk: string) => {
-			if (refused) return;
 			buffered += chunk;
 			const newline = buffered.indexOf("\n");
 			if (newline < 0) return;
