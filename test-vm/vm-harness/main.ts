@@ -12,7 +12,7 @@ import type { GuestRouter } from "./guest";
 import { CACHE, KERNELS, type KernelSeries } from "./kernel";
 import { wireNetwork } from "./network";
 import { openwrtBoot, openwrtRouter } from "./openwrt";
-import { kvmUsable, type Machine, type MachineOptions, startMachine } from "./qemu";
+import { kvmRunsGuests, kvmUsable, type Machine, type MachineOptions, startMachine } from "./qemu";
 import {
 	type Check,
 	offloadChecks,
@@ -83,7 +83,6 @@ async function main(argv: string[]): Promise<number> {
 	const consoleLog = join(CACHE, "console.log");
 	writeFileSync(consoleLog, "");
 	const ruleset = join(REPO, "test-vm", "fw4", o.offload ? "offload.nft" : "default.nft");
-	const kvm = kvmUsable();
 
 	const prefix = `vm${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 	say(`wiring namespaces ${prefix}-{switch,wan1,lan1,lan2}: taps for the guest's LAN and WAN NICs`);
@@ -91,13 +90,16 @@ async function main(argv: string[]): Promise<number> {
 	let machine: Machine | undefined;
 	try {
 		const prepared = o.image ? await openwrtBoot(o.image, say) : await standinBoot(o.kernel, ruleset, say);
+		const devKvm = kvmUsable();
+		const kvm = devKvm && (await kvmRunsGuests(prepared.boot));
+		const accel = kvm
+			? "KVM"
+			: `TCG, slower: ${devKvm ? "KVM did not start the guest's kernel" : "no /dev/kvm"}`;
 		// One CPU under TCG: with two, Debian's 6.12 kernel sometimes died at boot on an int3 that
 		// another vCPU had left while patching kernel code (TCG, -cpu max).
 		const cpus = kvm ? 2 : 1;
 		const options: MachineOptions = { boot: prepared.boot, memoryMiB: 1024, cpus, kvm };
-		say(
-			`booting QEMU (${kvm ? "KVM" : "TCG, no /dev/kvm: slower"}, ${cpus} CPU${cpus > 1 ? "s" : ""}); guest console in ${consoleLog}`,
-		);
+		say(`booting QEMU (${accel}, ${cpus} CPU${cpus > 1 ? "s" : ""}); guest console in ${consoleLog}`);
 		machine = startMachine(net.switchNs, options, (text) => writeFileSync(consoleLog, text, { flag: "a" }));
 		const guest = o.image
 			? await openwrtRouter(machine.serial, net.lab, say)

@@ -1,5 +1,5 @@
 // QEMU for the harness: the command line (pure), and the running machine with its serial
-// console on stdin/stdout as the control channel. KVM when /dev/kvm is usable, else TCG.
+// console on stdin/stdout as the control channel. KVM when it runs a guest here, else TCG.
 import { accessSync, constants } from "node:fs";
 import { settlesWithin } from "../lib/wait";
 import { TAPS } from "./network";
@@ -28,14 +28,18 @@ export function kvmUsable(): boolean {
 	}
 }
 
-export function qemuArgs(o: MachineOptions): string[] {
-	const args = [
+/** The machine without NICs or a boot: accelerator, CPU, memory, the serial console on stdio. */
+function machineArgs(kvm: boolean, memoryMiB: number, cpus: number): string[] {
+	return [
 		"qemu-system-x86_64",
-		...(o.kvm ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg", "-cpu", "max"]),
+		// KVM's CPU without IA32_ARCH_CAPABILITIES: under nested KVM some hosts refuse to set that
+		// MSR and QEMU aborts at the first vCPU reset ("failed to set MSR 0x10a"). The guest only
+		// loses a hint about which speculation mitigations it may skip.
+		...(kvm ? ["-accel", "kvm", "-cpu", "host,-arch-capabilities"] : ["-accel", "tcg", "-cpu", "max"]),
 		"-m",
-		String(o.memoryMiB),
+		String(memoryMiB),
 		"-smp",
-		String(o.cpus),
+		String(cpus),
 		"-nodefaults",
 		"-display",
 		"none",
@@ -45,6 +49,16 @@ export function qemuArgs(o: MachineOptions): string[] {
 		"stdio",
 		"-no-reboot",
 	];
+}
+
+function bootArgs(boot: Boot): string[] {
+	return boot.kind === "kernel"
+		? ["-kernel", boot.kernel, "-initrd", boot.initrd, "-append", boot.append]
+		: ["-drive", `file=${boot.image},format=raw,if=virtio`];
+}
+
+export function qemuArgs(o: MachineOptions): string[] {
+	const args = machineArgs(o.kvm, o.memoryMiB, o.cpus);
 	for (const nic of NICS)
 		args.push(
 			"-netdev",
@@ -52,10 +66,39 @@ export function qemuArgs(o: MachineOptions): string[] {
 			"-device",
 			`virtio-net-pci,netdev=${nic.id},mac=${nic.mac}`,
 		);
-	if (o.boot.kind === "kernel")
-		args.push("-kernel", o.boot.kernel, "-initrd", o.boot.initrd, "-append", o.boot.append);
-	else args.push("-drive", `file=${o.boot.image},format=raw,if=virtio`);
-	return args;
+	return [...args, ...bootArgs(o.boot)];
+}
+
+/**
+ * The probe of `kvmRunsGuests`: the boot's kernel with its messages on (a kernel alone: without
+ * an initramfs it panics and QEMU exits), or the disk image with its writes thrown away.
+ */
+export function kvmProbeArgs(boot: Boot): string[] {
+	const probe =
+		boot.kind === "kernel"
+			? ["-kernel", boot.kernel, "-append", "console=ttyS0 panic=-1"]
+			: ["-snapshot", ...bootArgs(boot)];
+	return [...machineArgs(true, 256, 1), ...probe];
+}
+
+/** The kernel's first line on the console, printed as soon as it runs in long mode. */
+const KERNEL_STARTED = /Linux version /;
+
+/**
+ * Whether KVM runs `boot`'s kernel here. Some hosts with nested virtualization give a usable
+ * /dev/kvm on which a guest stops silently as it enters long mode (nothing after the real-mode
+ * setup code, QEMU spinning): the probe waits `ms` for the kernel's first line.
+ */
+export async function kvmRunsGuests(boot: Boot, ms = 15_000): Promise<boolean> {
+	const probe = spawnQemu(kvmProbeArgs(boot), () => {}, "ignore");
+	try {
+		await probe.serial.waitFor(KERNEL_STARTED, ms);
+		return true;
+	} catch {
+		return false;
+	} finally {
+		await probe.stop();
+	}
 }
 
 export type Machine = {
@@ -71,11 +114,15 @@ export type Machine = {
  * console prints.
  */
 export function startMachine(ns: string, o: MachineOptions, onConsole: (text: string) => void): Machine {
-	const proc = Bun.spawn(["ip", "netns", "exec", ns, ...qemuArgs(o)], {
-		stdin: "pipe",
-		stdout: "pipe",
-		stderr: "inherit",
-	});
+	return spawnQemu(["ip", "netns", "exec", ns, ...qemuArgs(o)], onConsole, "inherit");
+}
+
+function spawnQemu(
+	command: string[],
+	onConsole: (text: string) => void,
+	stderr: "inherit" | "ignore",
+): Machine {
+	const proc = Bun.spawn(command, { stdin: "pipe", stdout: "pipe", stderr });
 	const stdin = proc.stdin as import("bun").FileSink;
 	const serial = new SerialConsole(
 		proc.stdout as ReadableStream<Uint8Array>,
