@@ -12,7 +12,7 @@ import type { GuestRouter } from "./guest";
 import { CACHE, KERNELS, type KernelSeries } from "./kernel";
 import { wireNetwork } from "./network";
 import { openwrtBoot, openwrtRouter } from "./openwrt";
-import { kvmRunsGuests, kvmUsable, type Machine, type MachineOptions, startMachine } from "./qemu";
+import { kernelStarts, kvmUsable, type Machine, type MachineOptions, startMachine } from "./qemu";
 import {
 	type Check,
 	offloadChecks,
@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		const prepared = o.image ? await openwrtBoot(o.image, say) : await standinBoot(o.kernel, ruleset, say);
 		const devKvm = kvmUsable();
-		const kvm = devKvm && (await kvmRunsGuests(prepared.boot));
+		const kvm = devKvm && (await kernelStarts(prepared.boot, true));
 		const accel = kvm
 			? "KVM"
 			: `TCG, slower: ${devKvm ? "KVM did not start the guest's kernel" : "no /dev/kvm"}`;

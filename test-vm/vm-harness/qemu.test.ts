@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { type Boot, kvmProbeArgs, qemuArgs } from "./qemu";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureKernel } from "./kernel";
+import { type Boot, kernelStarts, probeArgs, qemuArgs } from "./qemu";
 
 const KERNEL: Boot = {
 	kind: "kernel",
@@ -38,7 +42,7 @@ describe("QEMU's command line", () => {
 	});
 
 	test("the KVM probe boots the kernel alone with its messages on, and no NIC", () => {
-		const args = kvmProbeArgs(KERNEL);
+		const args = probeArgs(KERNEL, true);
 		expect(option(args, "-accel")).toBe("kvm");
 		expect(option(args, "-kernel")).toBe("vmlinuz");
 		expect(option(args, "-append")).toBe("console=ttyS0 panic=-1");
@@ -47,8 +51,29 @@ describe("QEMU's command line", () => {
 	});
 
 	test("the KVM probe of a disk image keeps none of its writes", () => {
-		const args = kvmProbeArgs(DISK);
+		const args = probeArgs(DISK, true);
 		expect(args).toContain("-snapshot");
 		expect(option(args, "-drive")).toBe("file=openwrt.img,format=raw,if=virtio");
 	});
+});
+
+// Real QEMU (TCG, so on any host): the probe must know a real kernel's first line, and must not
+// take a guest that prints nothing for one.
+describe("the probe whether a guest's kernel starts", () => {
+	test("Debian's kernel booted alone prints its first line and the probe sees it", async () => {
+		const kernel = await ensureKernel("6.1", () => {});
+		const boot: Boot = { kind: "kernel", kernel: kernel.vmlinuz, initrd: "", append: "" };
+		expect(await kernelStarts(boot, false, 50_000)).toBe(true);
+	}, 60_000);
+
+	test("a guest that never starts a kernel (a blank disk) is not taken for one", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "portrig-qemu-"));
+		try {
+			const image = join(dir, "blank.img");
+			writeFileSync(image, new Uint8Array(1 << 20));
+			expect(await kernelStarts({ kind: "disk", image }, false, 3000)).toBe(false);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	}, 10_000);
 });

@@ -70,27 +70,28 @@ export function qemuArgs(o: MachineOptions): string[] {
 }
 
 /**
- * The probe of `kvmRunsGuests`: the boot's kernel with its messages on (a kernel alone: without
+ * The probe of `kernelStarts`: the boot's kernel with its messages on (a kernel alone: without
  * an initramfs it panics and QEMU exits), or the disk image with its writes thrown away.
  */
-export function kvmProbeArgs(boot: Boot): string[] {
+export function probeArgs(boot: Boot, kvm: boolean): string[] {
 	const probe =
 		boot.kind === "kernel"
 			? ["-kernel", boot.kernel, "-append", "console=ttyS0 panic=-1"]
 			: ["-snapshot", ...bootArgs(boot)];
-	return [...machineArgs(true, 256, 1), ...probe];
+	return [...machineArgs(kvm, 256, 1), ...probe];
 }
 
 /** The kernel's first line on the console, printed as soon as it runs in long mode. */
 const KERNEL_STARTED = /Linux version /;
 
 /**
- * Whether KVM runs `boot`'s kernel here. Some hosts with nested virtualization give a usable
- * /dev/kvm on which a guest stops silently as it enters long mode (nothing after the real-mode
- * setup code, QEMU spinning): the probe waits `ms` for the kernel's first line.
+ * Whether `boot`'s kernel starts under KVM (or TCG) here: its first line within `ms`. Some hosts
+ * with nested virtualization give a usable /dev/kvm on which a guest stops silently as it enters
+ * long mode (nothing after the real-mode setup code, QEMU spinning), so the harness asks this
+ * before it takes KVM.
  */
-export async function kvmRunsGuests(boot: Boot, ms = 15_000): Promise<boolean> {
-	const probe = spawnQemu(kvmProbeArgs(boot), () => {}, "ignore");
+export async function kernelStarts(boot: Boot, kvm: boolean, ms = 15_000): Promise<boolean> {
+	const probe = spawnQemu(probeArgs(boot, kvm), () => {}, "ignore");
 	try {
 		await probe.serial.waitFor(KERNEL_STARTED, ms);
 		return true;
