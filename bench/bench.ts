@@ -1,6 +1,7 @@
 // What every benchmark module gives bench/main.ts, and helpers they share.
 import { readFileSync } from "node:fs";
 import { cpus, release } from "node:os";
+import { IDLE_MS } from "../controller/src/daemon/garbage";
 import { waitFor } from "../test-vm/lib/wait";
 
 /** One benchmark: runs, prints progress to stderr, returns its section of bench/results.md. */
@@ -66,4 +67,14 @@ export async function idleMB(pid: number): Promise<number> {
 		200,
 	);
 	return last;
+}
+
+/**
+ * The daemon's idle memory: IDLE_MS after its last change it releases its compiled code
+ * (daemon/garbage.ts), then settles. Waited by the clock: asking the daemon whether it has
+ * released would run code, and keep it.
+ */
+export async function daemonIdleMB(pid: number): Promise<number> {
+	await Bun.sleep(IDLE_MS + 1000);
+	return idleMB(pid);
 }

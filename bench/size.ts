@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LAB_GLOBALS, PORTRIG, startDaemon } from "../test-vm/lib/daemon";
 import { Lab, LineReader, REPO } from "../test-vm/lib/lab";
-import { type Bench, dropFromPageCache, idleMB, median, memoryMB, progress } from "./bench";
+import { type Bench, daemonIdleMB, dropFromPageCache, idleMB, median, memoryMB, progress } from "./bench";
 
 const BUN = join(REPO, "node_modules", ".bin", "bun");
 const ENTRY = join(REPO, "controller", "src", "cli", "main.ts");
@@ -200,11 +200,14 @@ async function compressionSection(dir: string): Promise<string> {
 
 type Resident = { total: number; file: number; anon: number };
 
-const residentOf = async (pid: number): Promise<Resident> => ({
-	total: await idleMB(pid),
-	file: memoryMB(pid, "RssFile"),
-	anon: memoryMB(pid, "RssAnon"),
-});
+/** Its memory once `settled` (idleMB, or daemonIdleMB for the daemon) says it has settled. */
+const residentOf =
+	(settled: (pid: number) => Promise<number>) =>
+	async (pid: number): Promise<Resident> => ({
+		total: await settled(pid),
+		file: memoryMB(pid, "RssFile"),
+		anon: memoryMB(pid, "RssAnon"),
+	});
 
 /** `bin ARGS…` started from an uncached file, once it says "ready" and its memory has settled. */
 async function programResident(bin: string, args: string[]): Promise<Resident> {
@@ -213,7 +216,7 @@ async function programResident(bin: string, args: string[]): Promise<Resident> {
 	try {
 		const line = await new LineReader(proc.stdout).next(30_000);
 		if (line !== "ready") throw new Error(`${bin} did not start (said ${JSON.stringify(line)})`);
-		return await residentOf(proc.pid);
+		return await residentOf(idleMB)(proc.pid);
 	} finally {
 		proc.kill();
 		await proc.exited;
@@ -224,7 +227,7 @@ async function programResident(bin: string, args: string[]): Promise<Resident> {
 async function daemonResident(): Promise<Resident> {
 	const lab = await Lab.up();
 	try {
-		return await withDaemon(lab, PORTRIG, residentOf);
+		return await withDaemon(lab, PORTRIG, residentOf(daemonIdleMB));
 	} finally {
 		await lab.down();
 	}
@@ -251,7 +254,8 @@ async function floorSection(dir: string): Promise<string> {
 		"## Idle memory: the daemon and the runtime's floor",
 		"",
 		"glibc x64, each built with the Makefile's flags in this run and started from an uncached file;",
-		"resident memory once it has settled (RssFile: pages of the executable and libraries).",
+		"resident memory once it has settled, the daemon once it has released its compiled code (RssFile:",
+		"pages of the executable and libraries).",
 		"",
 		"| program | resident MB | of it file-backed MB | anonymous MB | share of the daemon's |",
 		"| --- | ---: | ---: | ---: | ---: |",

@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { procdEnv } from "../test-vm/lib/daemon";
 import { writeIpk } from "./ipk/build";
 import { ipkFileName } from "./ipk/control";
 import { controlFields, entryText, type Ipk, readIpk } from "./ipk/read-ipk";
@@ -306,7 +307,7 @@ describe("the init script", () => {
 
 	// rc.common sources the script and calls these functions; procd.sh's procd_* helpers are
 	// replaced by ones that print their arguments, to see what the script asks procd for.
-	test("asks procd for the daemon with respawn, a reload trigger on portrig and SIGHUP on reload", () => {
+	test("asks procd for the daemon with late JIT thresholds, respawn, a reload trigger on portrig and SIGHUP on reload", () => {
 		const harness = [
 			'procd_open_instance() { echo "open"; }',
 			'procd_set_param() { echo "param $*"; }',
@@ -324,6 +325,7 @@ describe("the init script", () => {
 		expect(r.out.trim().split("\n")).toEqual([
 			"open",
 			"param command /usr/sbin/portrig daemon --config /etc/config/portrig --log syslog",
+			"param env BUN_JSC_thresholdForJITAfterWarmUp=20000 BUN_JSC_thresholdForJITSoon=20000",
 			"param respawn 3600 5 5",
 			"param term_timeout 10",
 			"param stdout 1",
@@ -333,6 +335,13 @@ describe("the init script", () => {
 			"signal portrig * HUP",
 			"order 21 10 1",
 		]);
+	});
+
+	test("the lab starts its daemons with the variables procd gives the daemon", () => {
+		expect(procdEnv(readFileSync(script, "utf8"))).toEqual({
+			BUN_JSC_thresholdForJITAfterWarmUp: "20000",
+			BUN_JSC_thresholdForJITSoon: "20000",
+		});
 	});
 
 	test("restart asks the running daemon to leave its table for the next one, then stops and starts", () => {

@@ -56,6 +56,37 @@ describe("portrig daemon's data plane", () => {
 		await held.close();
 	});
 
+	test("idle after a change, the daemon releases its compiled code; then changes still take effect", async () => {
+		const releases = async () =>
+			((await daemon.call("status")).reply as { memory: { code_releases: number } }).memory.code_releases;
+		const addForward = async (src_dport: string) => {
+			const r = await daemon.call("add_forward", {
+				proto: "tcp",
+				src_dport,
+				dest_ip: ADDR.lan2.v4,
+				dest_port: "5432",
+			});
+			expect(r.code).toBe(0);
+			return (r.reply as { id: string }).id;
+		};
+		const held = await lab.hold("wan1", ROUTER, 8080);
+		const first = await addForward("15433");
+		const before = await releases();
+		await waitFor(
+			"the daemon to release its compiled code",
+			async () => (await releases()) > before,
+			30_000,
+			500,
+		);
+		const second = await addForward("15434");
+		expect(await lab.probe("wan2", "tcp", ROUTER, 15434)).toMatchObject({ node: "lan2", port: 5432 });
+		expect(await lab.probe("wan2", "tcp", ROUTER, 15433)).toMatchObject({ node: "lan2", port: 5432 });
+		expect(await held.roundTrip("still here")).toBe("still here");
+		for (const id of [first, second]) expect((await daemon.call("delete_forward", { id })).code).toBe(0);
+		expect(await lab.probe("wan2", "tcp", ROUTER, 15434)).toBeNull();
+		await held.close();
+	}, 60_000);
+
 	test("a broken config is refused on reload and the forwards keep working", async () => {
 		const good = readFileSync(daemon.configFile, "utf8");
 		const table = async () => (await lab.exec("router", ["nft", "list", "table", "inet", "portrig"])).stdout;

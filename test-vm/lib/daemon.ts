@@ -7,7 +7,7 @@
 //   await d.call("list", { … });                          // → {code, reply (parsed JSON), stderr}
 //   d.signal("SIGHUP"); await d.waitForLog(/reloaded/);   // d.log(): all it logged so far
 //   await d.stop();                                       // SIGTERM (SIGKILL after 10 s) → exit code
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Lab, REPO } from "./lab";
 import { settlesWithin, waitFor } from "./wait";
@@ -19,6 +19,25 @@ export const LAB_GLOBALS = `config globals 'globals'
 	list wan_device 'eth1'
 	list lan_device 'br-lan'
 `;
+
+/** The variables procd starts the daemon with: the init script's `procd_set_param env` line. */
+export function procdEnv(initScript: string): Record<string, string> {
+	const line = initScript.match(/^\s*procd_set_param env (.+)$/m)?.[1] ?? "";
+	return Object.fromEntries(
+		line
+			.split(/\s+/)
+			.filter(Boolean)
+			.map((word) => {
+				const [name = "", ...value] = word.split("=");
+				return [name, value.join("=")];
+			}),
+	);
+}
+
+/** The lab runs the daemon as procd does on a router. */
+const DAEMON_ENV = procdEnv(
+	readFileSync(join(REPO, "openwrt-feed/portrig/files/etc/init.d/portrig"), "utf8"),
+);
 
 /** `make build` when dist/portrig is missing or older than its sources (make decides). */
 export function ensureBuilt(): void {
@@ -106,7 +125,11 @@ export async function startDaemon(
 		join(dir, "fw4.lock"),
 		...(opts.args ?? []),
 	];
-	const p = lab.spawn("router", argv, { stderr: "pipe", env: opts.env, graceMs: 10_000 });
+	const p = lab.spawn("router", argv, {
+		stderr: "pipe",
+		env: { ...DAEMON_ENV, ...opts.env },
+		graceMs: 10_000,
+	});
 	let text = "";
 	const decoder = new TextDecoder();
 	const reading = (async () => {

@@ -21,7 +21,7 @@ import type { Env } from "../ruleset/render";
 import { TriggerManager } from "../triggers/manager";
 import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
-import { collectGarbageSoon } from "./garbage";
+import { codeReleaseCount, collectGarbageSoon } from "./garbage";
 import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
 import { TableWatch } from "./table-watch";
@@ -179,6 +179,10 @@ export class Daemon implements Core {
 			skipped: dataplane.skipped,
 			restores: dataplane.restores,
 			ubus: this.ubus.status(),
+			memory: {
+				resident_kb: Math.round(process.memoryUsage.rss() / 1024),
+				code_releases: codeReleaseCount(),
+			},
 			...(counters ? { counters } : {}),
 		};
 	}
