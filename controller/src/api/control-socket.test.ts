@@ -176,6 +176,15 @@ describe("control socket", () => {
 		expect(await send(line(MAX_LINE) + line(100))).toEqual([answered, answered]);
 	});
 
+	test("a request and a reply several times the socket's buffer arrive whole", async () => {
+		// 900 kB each way: the kernel takes a few hundred kB at a time, the rest waits for drain.
+		const big = "é".repeat(450_000);
+		expect(await callControlSocket(path, "echo", { big })).toEqual({
+			ok: true,
+			result: { method: "echo", args: { big } },
+		});
+	});
+
 	test("a second server on a live socket refuses to start and leaves it working", async () => {
 		await expect(new ControlSocketServer(path, echo).start()).rejects.toThrow("another daemon is listening");
 		expect((await callControlSocket(path, "echo")).ok).toBe(true);
@@ -213,7 +222,9 @@ describe("control socket files", () => {
 		expect(existsSync(path)).toBe(true);
 	});
 
-	test("calling a missing socket rejects with the reason", async () => {
-		await expect(callControlSocket(join(dir, "absent.sock"), "status")).rejects.toThrow();
+	test("calling a missing socket rejects with the system's reason", async () => {
+		await expect(callControlSocket(join(dir, "absent.sock"), "status")).rejects.toMatchObject({
+			code: "ENOENT",
+		});
 	});
 });

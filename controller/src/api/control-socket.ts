@@ -10,8 +10,9 @@
 // gets an error reply and the connection stays open. The socket file is mode 0600: root only,
 // like ubus's default ACL.
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
+import type { Socket, UnixSocketListener } from "bun";
 import { z } from "zod";
+import { WriteQueue } from "../sys/write-queue";
 import { UbusStatus } from "../ubus/status";
 import { type ErrorReply, fromZodError } from "./errors";
 import type { CallResult } from "./methods";
@@ -26,7 +27,9 @@ const Request = z.strictObject({
 
 export type Handler = (method: string, args: Record<string, unknown>) => Promise<CallResult>;
 
-const replyLine = (r: CallResult) => `${JSON.stringify(r.ok ? { result: r.result } : r.error)}\n`;
+const encoder = new TextEncoder();
+const replyLine = (r: CallResult) =>
+	encoder.encode(`${JSON.stringify(r.ok ? { result: r.result } : r.error)}\n`);
 
 /** One request line → the call's reply. Never throws. */
 async function answer(line: string, handle: Handler): Promise<CallResult> {
@@ -42,9 +45,28 @@ async function answer(line: string, handle: Handler): Promise<CallResult> {
 	return handle(request.data.method, request.data.args ?? {});
 }
 
+/** What the server keeps of one connection. */
+type Connection = {
+	writes: WriteQueue;
+	/** Bytes of the request line being received (before its newline), and how many. */
+	pending: Buffer[];
+	pendingBytes: number;
+	/** Requests of one connection are answered one after the other, in order. */
+	replies: Promise<void>;
+	/** An endless line was refused: nothing more is read. */
+	refused: boolean;
+	/** The last reply is queued: the connection ends once it is written. */
+	ending: boolean;
+	/** The client has shut down its side. */
+	clientEnded: boolean;
+	closed: boolean;
+};
+
+// Bun's own sockets, not node:net: loading node:net (and the stream code it brings) kept about
+// 2 MB more of the idle daemon resident.
 export class ControlSocketServer {
-	private server: Server | undefined;
-	private readonly connections = new Set<Socket>();
+	private server: UnixSocketListener<Connection> | undefined;
+	private readonly connections = new Set<Socket<Connection>>();
 
 	constructor(
 		readonly path: string,
@@ -54,23 +76,41 @@ export class ControlSocketServer {
 	/** Listens on `path`, replacing a stale socket file; refuses when a live daemon holds it. */
 	async start(): Promise<void> {
 		await removeStaleSocket(this.path);
-		// Half-open: a client may send its requests and shut down its side; it still gets every reply.
-		const server = createServer({ allowHalfOpen: true }, (socket) => this.serve(socket));
 		// umask makes the socket 0600 from its first instant; chmod states it once more.
 		const umask = process.umask(0o177);
 		try {
-			await new Promise<void>((resolve, reject) => {
-				server.once("error", reject);
-				server.listen(this.path, () => {
-					server.off("error", reject);
-					resolve();
-				});
+			this.server = Bun.listen<Connection>({
+				unix: this.path,
+				// Half-open: a client may send its requests and shut down its side; it still gets every reply.
+				allowHalfOpen: true,
+				socket: {
+					open: (socket) => {
+						socket.data = {
+							writes: new WriteQueue(socket),
+							pending: [],
+							pendingBytes: 0,
+							replies: Promise.resolve(),
+							refused: false,
+							ending: false,
+							clientEnded: false,
+							closed: false,
+						};
+						this.connections.add(socket);
+					},
+					data: (socket, chunk) => this.received(socket, chunk),
+					end: (socket) => this.clientDone(socket),
+					drain: (socket) => this.flush(socket),
+					close: (socket) => {
+						socket.data.closed = true;
+						this.connections.delete(socket);
+					},
+					error: (socket) => socket.terminate(),
+				},
 			});
 		} finally {
 			process.umask(umask);
 		}
 		chmodSync(this.path, 0o600);
-		this.server = server;
 	}
 
 	/** Closes every connection and removes the socket file. */
@@ -78,8 +118,8 @@ export class ControlSocketServer {
 		const server = this.server;
 		this.server = undefined;
 		if (!server) return;
-		for (const socket of this.connections) socket.destroy();
-		await new Promise<void>((resolve) => server.close(() => resolve()));
+		for (const socket of this.connections) socket.terminate();
+		server.stop(true);
 		try {
 			unlinkSync(this.path);
 		} catch {
@@ -87,61 +127,91 @@ export class ControlSocketServer {
 		}
 	}
 
-	private serve(socket: Socket): void {
-		this.connections.add(socket);
-		// Bytes of the request line being received (before its newline), and how many.
-		let pending: Buffer[] = [];
-		let pendingBytes = 0;
-		// Requests of one connection are answered one after the other, in order.
-		let queue = Promise.resolve();
-		let refused = false;
-		const request = (bytes: Buffer[]) => {
-			const line = Buffer.concat(bytes).toString("utf8").trim();
-			if (line) queue = queue.then(() => this.reply(socket, line));
-		};
-		const refuse = () => {
-			const error: ErrorReply = {
-				status: UbusStatus.INVALID_ARGUMENT,
-				error: `request longer than ${MAX_LINE} bytes`,
-			};
-			// No way to find the next request in an endless line: answer, then close this connection.
-			refused = true;
-			pending = [];
-			queue = queue.then(() => {
-				socket.end(`${JSON.stringify(error)}\n`);
-			});
-		};
-		socket.on("data", (chunk: Buffer) => {
-			if (refused) return;
-			let start = 0;
-			for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
-				const part = chunk.subarray(start, newline);
-				if (pendingBytes + part.length > MAX_LINE) return refuse();
-				request([...pending, part]);
-				pending = [];
-				pendingBytes = 0;
-				start = newline + 1;
+	private received(socket: Socket<Connection>, chunk: Buffer): void {
+		const c = socket.data;
+		if (c.refused) return;
+		let start = 0;
+		for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+			const part = chunk.subarray(start, newline);
+			if (c.pendingBytes + part.length > MAX_LINE) {
+				this.refuse(socket);
+				return;
 			}
-			const rest = chunk.subarray(start);
-			pending.push(rest);
-			pendingBytes += rest.length;
-			if (pendingBytes > MAX_LINE) refuse();
-		});
-		socket.on("end", () => {
-			// The client is done sending: a last line without its newline is a request too.
-			if (!refused) request(pending);
-			pending = [];
-			queue = queue.then(() => {
-				socket.end();
-			});
-		});
-		socket.on("error", () => socket.destroy());
-		socket.on("close", () => this.connections.delete(socket));
+			this.request(socket, [...c.pending, part]);
+			c.pending = [];
+			c.pendingBytes = 0;
+			start = newline + 1;
+		}
+		// Copied: Bun reuses the chunk's memory for the next read.
+		const rest = Buffer.from(chunk.subarray(start));
+		c.pending.push(rest);
+		c.pendingBytes += rest.length;
+		if (c.pendingBytes > MAX_LINE) this.refuse(socket);
 	}
 
-	private async reply(socket: Socket, line: string): Promise<void> {
-		const result = await answer(line, this.handle);
-		if (!socket.destroyed) socket.write(replyLine(result));
+	private request(socket: Socket<Connection>, bytes: Buffer[]): void {
+		const line = Buffer.concat(bytes).toString("utf8").trim();
+		if (!line) return;
+		const c = socket.data;
+		c.replies = c.replies.then(async () => {
+			const result = await answer(line, this.handle);
+			if (!c.closed) this.write(socket, replyLine(result));
+		});
+	}
+
+	private refuse(socket: Socket<Connection>): void {
+		const c = socket.data;
+		const error: ErrorReply = {
+			status: UbusStatus.INVALID_ARGUMENT,
+			error: `request longer than ${MAX_LINE} bytes`,
+		};
+		// No way to find the next request in an endless line: answer, then close this connection.
+		c.refused = true;
+		c.pending = [];
+		c.replies = c.replies.then(() => {
+			this.write(socket, encoder.encode(`${JSON.stringify(error)}\n`));
+			this.endWhenWritten(socket);
+		});
+	}
+
+	/** The client is done sending: a last line without its newline is a request too. */
+	private clientDone(socket: Socket<Connection>): void {
+		const c = socket.data;
+		c.clientEnded = true;
+		if (!c.refused) this.request(socket, c.pending);
+		c.pending = [];
+		c.replies = c.replies.then(() => this.endWhenWritten(socket));
+	}
+
+	private write(socket: Socket<Connection>, bytes: Uint8Array): void {
+		if (!socket.data.writes.push(bytes)) socket.terminate();
+	}
+
+	private endWhenWritten(socket: Socket<Connection>): void {
+		socket.data.ending = true;
+		this.flush(socket);
+	}
+
+	private flush(socket: Socket<Connection>): void {
+		const c = socket.data;
+		if (!c.writes.flush()) socket.terminate();
+		else if (c.ending && c.writes.empty && !c.closed) {
+			// A client still sending (a refused line) gets the end of the stream and can read the
+			// reply; the connection closes once it has shut down its side too.
+			if (c.clientEnded) socket.end();
+			else socket.shutdown();
+		}
+	}
+}
+
+/** Whether a process listens on the unix socket at `path`. */
+async function listening(path: string): Promise<boolean> {
+	try {
+		const probe = await Bun.connect({ unix: path, socket: { data() {} } });
+		probe.terminate();
+		return true;
+	} catch {
+		return false;
 	}
 }
 
@@ -154,56 +224,56 @@ async function removeStaleSocket(path: string): Promise<void> {
 		return;
 	}
 	if (!isSocket) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-	const live = await new Promise<boolean>((resolve) => {
-		const probe = createConnection(path);
-		probe.once("connect", () => {
-			probe.destroy();
-			resolve(true);
-		});
-		probe.once("error", () => resolve(false));
-	});
-	if (live) throw new Error(`another daemon is listening on ${path}`);
+	if (await listening(path)) throw new Error(`another daemon is listening on ${path}`);
 	unlinkSync(path);
 }
 
-/** Calls one method over the control socket at `path`. Connection problems reject. */
-export function callControlSocket(
+/**
+ * Calls one method over the control socket at `path`. Connection problems reject, with the
+ * system's code (ENOENT: no socket file; ECONNREFUSED: nobody listens on it).
+ */
+export async function callControlSocket(
 	path: string,
 	method: string,
 	args: Record<string, unknown> = {},
 	timeoutMs = 60_000,
 ): Promise<CallResult> {
-	return new Promise((resolve, reject) => {
-		const socket = createConnection(path);
-		let buffered = "";
-		const timer = setTimeout(() => {
-			socket.destroy();
-			reject(new Error(`no reply from ${path} within ${timeoutMs / 1000} s`));
-		}, timeoutMs);
-		const fail = (e: Error) => {
-			clearTimeout(timer);
-			socket.destroy();
-			reject(e);
-		};
-		socket.setEncoding("utf8");
-		socket.once("connect", () => socket.write(`${JSON.stringify({ method, args })}\n`));
-		socket.on("data", (chunk: string) => {
-			buffered += chunk;
-			const newline = buffered.indexOf("\n");
-			if (newline < 0) return;
-			clearTimeout(timer);
-			socket.end();
-			try {
-				resolve(parseReply(buffered.slice(0, newline)));
-			} catch (e) {
-				reject(e);
-			}
-		});
-		socket.once("error", fail);
-		socket.once("end", () => {
-			if (!buffered.includes("\n")) fail(new Error(`${path} closed the connection without a reply`));
-		});
+	let done: { resolve(line: string): void; reject(e: Error): void } | undefined;
+	const replied = new Promise<string>((resolve, reject) => {
+		done = { resolve, reject };
 	});
+	let text = "";
+	const decoder = new TextDecoder();
+	let writes: WriteQueue | undefined;
+	const writeFailed = () => done?.reject(new Error(`writing to ${path} failed`));
+	const socket = await Bun.connect({
+		unix: path,
+		socket: {
+			data: (_socket, chunk) => {
+				text += decoder.decode(chunk, { stream: true });
+				const newline = text.indexOf("\n");
+				if (newline >= 0) done?.resolve(text.slice(0, newline));
+			},
+			drain: () => {
+				if (writes?.flush() === false) writeFailed();
+			},
+			end: () => done?.reject(new Error(`${path} closed the connection without a reply`)),
+			close: () => done?.reject(new Error(`${path} closed the connection without a reply`)),
+			error: (_socket, e) => done?.reject(e),
+		},
+	});
+	writes = new WriteQueue(socket);
+	const timer = setTimeout(
+		() => done?.reject(new Error(`no reply from ${path} within ${timeoutMs / 1000} s`)),
+		timeoutMs,
+	);
+	try {
+		if (!writes.push(encoder.encode(`${JSON.stringify({ method, args })}\n`))) writeFailed();
+		return parseReply(await replied);
+	} finally {
+		clearTimeout(timer);
+		socket.end();
+	}
 }
 
 const Reply = z.union([

@@ -1,21 +1,16 @@
 // `portrig call METHOD [JSON] [--control-socket PATH]`: one API call over the control socket.
 // The socket defaults to $PORTRIG_CONTROL_SOCKET, then to the daemon's default path.
-import { parseArgs } from "node:util";
 import { callControlSocket } from "../api/control-socket";
 import { METHODS } from "../api/methods";
 import { DAEMON_DEFAULTS } from "./daemon";
+import { type SplitArgs, splitArgs } from "./flags";
 
 const USAGE = "usage: portrig call METHOD [JSON] [--control-socket PATH]";
 
 export async function callCommand(args: string[]): Promise<number> {
-	let parsed: { values: { "control-socket"?: string }; positionals: string[] };
+	let parsed: SplitArgs;
 	try {
-		parsed = parseArgs({
-			args,
-			options: { "control-socket": { type: "string" } },
-			strict: true,
-			allowPositionals: true,
-		});
+		parsed = splitArgs(args, ["control-socket"]);
 	} catch (e) {
 		console.error(`portrig call: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
 		return 2;
@@ -39,7 +34,7 @@ export async function callCommand(args: string[]): Promise<number> {
 		}
 	}
 	const socket =
-		parsed.values["control-socket"] ?? process.env.PORTRIG_CONTROL_SOCKET ?? DAEMON_DEFAULTS.controlSocket;
+		parsed.flags["control-socket"] ?? process.env.PORTRIG_CONTROL_SOCKET ?? DAEMON_DEFAULTS.controlSocket;
 	try {
 		const reply = await callControlSocket(socket, method, callArgs);
 		if (reply.ok) {

@@ -1,9 +1,9 @@
 // `portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH]
 //  [--fw4-lock PATH] [--log auto|syslog]`
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { runDaemon } from "../daemon/lifecycle";
 import { LogTarget } from "../log/log";
+import { splitArgs } from "./flags";
 
 export const DAEMON_DEFAULTS = {
 	config: "/etc/config/portrig",
@@ -29,12 +29,8 @@ const Flags = z.object({
 export async function daemonCommand(args: string[]): Promise<number> {
 	let flags: z.infer<typeof Flags>;
 	try {
-		const { values } = parseArgs({
-			args,
-			options: Object.fromEntries(Object.keys(Flags.shape).map((name) => [name, { type: "string" }])),
-			strict: true,
-			allowPositionals: false,
-		});
+		const { flags: values, positionals } = splitArgs(args, Object.keys(Flags.shape));
+		if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}'`);
 		const parsed = Flags.safeParse(values);
 		if (!parsed.success) {
 			const issue = parsed.error.issues[0];

@@ -2,6 +2,7 @@
 // id), then frames both ways. Writes are queued so a partial write never splits or reorders
 // frames; reads go through the FrameReader.
 import type { Socket } from "bun";
+import { WriteQueue } from "../sys/write-queue";
 import { type FrameEvent, FrameReader } from "./frame-reader";
 import { type DecodeResult, decodeMessage, encodeMessage, type Message } from "./message";
 
@@ -17,9 +18,9 @@ export type ConnectionHandlers = {
 const HELLO_TIMEOUT_MS = 5000;
 
 export class Connection {
-	private readonly queue: Uint8Array[] = [];
 	private readonly reader = new FrameReader();
 	private socket: Socket<undefined> | undefined;
+	private writes: WriteQueue | undefined;
 	private state: "greeting" | "open" | "closed" = "greeting";
 	private hello: { resolve(id: number): void; reject(e: Error): void } | undefined;
 	/** the id ubusd gave this client in HELLO */
@@ -38,11 +39,14 @@ export class Connection {
 			socket: {
 				// Copied: the frame reader keeps chunks across reads.
 				data: (_socket, data) => connection.received(connection.reader.push(Uint8Array.from(data))),
-				drain: () => connection.flush(),
+				drain: () => {
+					if (connection.writes?.flush() === false) connection.fail("write to ubusd failed");
+				},
 				close: () => connection.fail("ubusd closed the connection"),
 				error: (_socket, error) => connection.fail(`socket error: ${error.message}`),
 			},
 		});
+		connection.writes = new WriteQueue(connection.socket);
 		const timer = setTimeout(
 			() => connection.fail(`no HELLO from ubusd within ${HELLO_TIMEOUT_MS} ms`),
 			HELLO_TIMEOUT_MS,
@@ -62,8 +66,7 @@ export class Connection {
 	/** Queues one message; false when the session is over. Throws UbusEncodeError for unencodable content. */
 	send(message: Message): boolean {
 		if (this.state !== "open") return false;
-		this.queue.push(encodeMessage(message));
-		this.flush();
+		if (!this.writes?.push(encodeMessage(message))) this.fail("write to ubusd failed");
 		return true;
 	}
 
@@ -71,7 +74,7 @@ export class Connection {
 	close(): void {
 		if (this.state === "closed") return;
 		this.state = "closed";
-		this.queue.length = 0;
+		this.writes?.clear();
 		this.socket?.terminate();
 	}
 
@@ -92,22 +95,6 @@ export class Connection {
 				this.state = "open";
 				this.hello?.resolve(incoming.message.peer);
 			} else this.fail("ubusd did not start with HELLO");
-		}
-	}
-
-	private flush(): void {
-		while (this.state === "open" && this.queue.length > 0) {
-			const next = this.queue[0] as Uint8Array;
-			const written = this.socket?.write(next) ?? -1;
-			if (written < 0) {
-				this.fail("write to ubusd failed");
-				return;
-			}
-			if (written < next.length) {
-				this.queue[0] = next.subarray(written);
-				return; // the rest goes out on drain
-			}
-			this.queue.shift();
 		}
 	}
 
