@@ -1,13 +1,12 @@
 // The runtime parts the daemon uses, and nothing of portrig: compiled by bench/size.ts with the
 // Makefile's flags, its idle memory is the floor under the daemon's. It parses with zod, reads
-// and writes a file (node:fs), calls libc through bun:ffi, listens on a unix socket (node:net,
-// as the control socket does) and connects to it (Bun.connect, as the ubus client does), and
-// runs a child process. Then it prints "ready" and idles until it is ended.
+// and writes a file (node:fs), calls libc through bun:ffi, listens on a unix socket (Bun.listen,
+// as the control socket does) and connects to it (Bun.connect, as the ubus client and `portrig
+// call` do), and runs a child process. Then it prints "ready" and idles until it is ended.
 //
 //   runtime-parts DIR        DIR: where its socket and file go
 import { dlopen, FFIType } from "bun:ffi";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { z } from "zod";
 import { libcPath } from "../controller/src/sys/libc";
@@ -24,7 +23,15 @@ const libc = dlopen(libcPath(), { getpid: { args: [], returns: FFIType.i32 } });
 if (libc.symbols.getpid() !== process.pid) throw new Error("getpid through bun:ffi disagrees");
 
 const path = join(dir, "socket");
-await new Promise<void>((resolve) => createServer((c) => c.end()).listen(path, resolve));
+Bun.listen({
+	unix: path,
+	socket: {
+		open: (c) => {
+			c.end();
+		},
+		data() {},
+	},
+});
 const client = await Bun.connect({ unix: path, socket: { data() {} } });
 client.end();
 
