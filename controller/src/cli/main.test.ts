@@ -1,7 +1,8 @@
-// The command line as a user meets it first: no arguments, an unknown command, and `portrig call`
-// when no daemon is running. Runs the CLI's entry point in a child process, as a shell does.
+// The command line as a user meets it first: no arguments, an unknown command, bad daemon flags,
+// and `portrig call` when no daemon is running. Runs the CLI's entry point in a child process, as
+// a shell does.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -48,6 +49,22 @@ describe("portrig", () => {
 		const r = await portrig(["frobnicate"]);
 		expect(r.code).toBe(2);
 		expect(r.stderr).toStartWith("portrig: unknown command 'frobnicate'");
+	});
+});
+
+describe("portrig daemon with bad arguments: usage error naming the argument, exit 2, nothing started", () => {
+	test.each([
+		[["--colour", "blue"], "unknown option '--colour'"],
+		[["--config"], "option '--config' needs a value"],
+		[["extra"], "unexpected argument 'extra'"],
+		[["--log", "loud"], "--log:"],
+	])("%p", async (args, message) => {
+		const socket = join(dir, "never.sock");
+		const r = await portrig(["daemon", "--control-socket", socket, ...args]);
+		expect(r.code).toBe(2);
+		expect(r.stderr).toStartWith(`portrig daemon: ${message}`);
+		expect(r.stderr).toContain("usage: portrig daemon");
+		expect(existsSync(socket)).toBe(false);
 	});
 });
 
