@@ -12,7 +12,7 @@ import { Transaction } from "../controller/src/ruleset/transaction";
 const [runnerName, countText, samplesText] = process.argv.slice(2);
 const count = Number(countText);
 const samples = Number(samplesText);
-const ENV = { wanDevices: ["eth1"], lanDevices: ["br-lan"], routerPorts: [] };
+const ENV = { wanDevices: ["eth1"], lanDevices: ["br-lan"] };
 
 const runner = runnerName === "libnftables" ? Libnftables.load() : new NftCommand();
 if (!runner) throw new Error("libnftables cannot be loaded");

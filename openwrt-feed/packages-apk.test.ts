@@ -29,6 +29,7 @@ const PORTRIG_DEPENDS = [
 	"kmod-nf-conntrack-netlink",
 	"kmod-nft-core",
 	"kmod-nft-nat",
+	"kmod-nft-socket",
 	"libc",
 	"libstdcpp6",
 	"nftables-json",

@@ -127,7 +127,7 @@ describe.each(ARCHES)("portrig for $architecture", (arch) => {
 		expect(c.get("Version")).toBe(PORTRIG_VERSION);
 		expect(c.get("Architecture")).toBe(arch.architecture);
 		expect(c.get("Depends")).toBe(
-			"libc, firewall4, nftables-json, libstdcpp6, kmod-nft-core, kmod-nft-nat, kmod-nf-conntrack-netlink",
+			"libc, firewall4, nftables-json, libstdcpp6, kmod-nft-core, kmod-nft-nat, kmod-nft-socket, kmod-nf-conntrack-netlink",
 		);
 		expect(c.get("Source")).toBe("feeds/portrig/portrig");
 		expect(c.get("License")).toBe("GPL-2.0-only");

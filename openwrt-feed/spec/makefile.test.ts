@@ -124,6 +124,7 @@ describe("parseMakefile", () => {
 			"+libstdcpp",
 			"+kmod-nft-core",
 			"+kmod-nft-nat",
+			"+kmod-nft-socket",
 			"+kmod-nf-conntrack-netlink",
 		]);
 	});

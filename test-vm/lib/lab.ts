@@ -6,6 +6,7 @@
 //   await lab.exec("router", ["nft", "list", "ruleset"]);   // → {code, stdout, stderr}; throws on failure
 //   lab.nsExec("router")                      // ["ip", "netns", "exec", NS]: a command prefix
 //   const s = await lab.serve("lan1", "tcp", [80, 81]);     // answers "lan1 tcp 80 from PEER"; s.stop()
+//   await lab.serve("router", "tcp", 80, "192.168.1.1");    // on that address only
 //   await lab.probe("wan1", "tcp", "203.0.113.1", 8080)     // → Answer {node, proto, port, from} | null
 //   const c = await lab.hold("wan1", "203.0.113.1", 8080);  // long-lived TCP: c.first, c.roundTrip("x"), c.close()
 //   const p = lab.spawn("router", ["sleep", "60"]);         // any long-lived process: p.pid, p.stop()
@@ -228,12 +229,16 @@ export class Lab {
 		return handle;
 	}
 
-	/** Servers on `ports` in `node` answering "NODE PROTO PORT from PEER"; resolves once all listen. */
-	async serve(node: LabNode, proto: Proto, ports: number | number[]): Promise<Proc> {
+	/**
+	 * Servers on `ports` in `node` answering "NODE PROTO PORT from PEER", on every address or on
+	 * `bind` only; resolves once all listen.
+	 */
+	async serve(node: LabNode, proto: Proto, ports: number | number[], bind?: string): Promise<Proc> {
 		const list = Array.isArray(ports) ? ports : [ports];
+		const where = bind === undefined ? [] : ["--bind", bind];
 		const p = this.spawn(
 			node,
-			[BUN, join(import.meta.dir, "responder.ts"), node, proto, ...list.map(String)],
+			[BUN, join(import.meta.dir, "responder.ts"), node, proto, ...where, ...list.map(String)],
 			{ stdout: "pipe" },
 		);
 		const stdout = p.proc.stdout as ReadableStream<Uint8Array>;

@@ -43,7 +43,7 @@ describe("portrig render", () => {
 		expect(r).toMatchObject({ code: 0, stderr: "" });
 		const { config } = loadConfig(CONFIG, "valid");
 		if (!config) throw new Error("the test's config is invalid");
-		const env = { wanDevices: ["eth1"], lanDevices: ["br-lan"], routerPorts: [] };
+		const env = { wanDevices: ["eth1"], lanDevices: ["br-lan"] };
 		expect(r.stdout).toBe(renderRuleset(config, env));
 		expect(r.stdout).toStartWith("add table inet portrig\n");
 		expect(r.stdout).toContain("add rule inet portrig trigger_irc_4 ");

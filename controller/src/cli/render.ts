@@ -1,8 +1,7 @@
 // `portrig render [FILE]`: what a config renders to, without touching nftables: the nft script
 // that creates table inet portrig, as the daemon runs it in one transaction. WAN/LAN devices
-// come from the globals `wan_device`/`lan_device` only (netifd is not asked) and the router's
-// listening sockets are not looked up, so the output depends on the file alone. Problems and
-// exit codes as `portrig check`.
+// come from the globals `wan_device`/`lan_device` only (netifd is not asked), so the output
+// depends on the file alone. Problems and exit codes as `portrig check`.
 import { buildRuleset, renderRuleset } from "../ruleset/render";
 import { checkFile, DEFAULT_CONFIG } from "./check";
 
@@ -16,7 +15,6 @@ export async function renderCommand(args: string[]): Promise<number> {
 	const env = {
 		wanDevices: config.globals.wan_device,
 		lanDevices: config.globals.lan_device,
-		routerPorts: [],
 	};
 	for (const s of buildRuleset(config, env).skipped)
 		console.error(`portrig: forward '${s.id}' is not applied: ${s.reason}`);

@@ -108,7 +108,6 @@ export class Daemon implements Core {
 		const { recreatedSets } = await this.serial.run(() => this.apply(config));
 		await this.tableWatch.follow();
 		await this.triggers.start(config, recreatedSets);
-		this.dataplane.watch();
 		this.netifd.start();
 		this.ubus.start();
 		collectGarbageSoon();
@@ -129,7 +128,6 @@ export class Daemon implements Core {
 			this.ubus.stop();
 			await this.control.stop();
 			await this.tableWatch.stop();
-			this.dataplane.unwatch();
 			await this.triggers.stop();
 			if (this.applied && keepTable) await this.dataplane.release();
 			else if (this.applied)

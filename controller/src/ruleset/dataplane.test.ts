@@ -7,7 +7,7 @@ import { configFromSections, loadScenario } from "./golden/scenario";
 import type { Env } from "./render";
 import { Transaction } from "./transaction";
 
-const ENV: Env = { wanDevices: ["eth1"], lanDevices: ["br-lan"], routerPorts: [] };
+const ENV: Env = { wanDevices: ["eth1"], lanDevices: ["br-lan"] };
 const triggers = loadScenario("triggers-basic");
 const forward = (id: string, port: number, extra: Record<string, unknown> = {}) =>
 	configFromSections({ forwards: [{ id, src_dport: String(port), dest_ip: "192.168.1.10", ...extra }] })
@@ -96,21 +96,18 @@ describe("DataPlane with an in-memory nft", () => {
 		);
 	});
 
-	test("new WAN devices or router ports among 10,000 forwards change only the device sets and the DMZ's", async () => {
+	test("new WAN devices among 10,000 forwards change only the device sets", async () => {
 		const nft = new FakeNft();
 		const dp = new DataPlane({ runner: nft });
 		const many = Array.from({ length: 10_000 }, (_, i) => forward(`f${i}`, 10_000 + i));
 		const config: Config = { ...configFromSections({}), forwards: many };
 		await dp.apply(config, ENV);
-		await dp.apply(config, { ...ENV, wanDevices: ["pppoe-wan"], routerPorts: [{ proto: "tcp", port: 22 }] });
+		await dp.apply(config, { ...ENV, wanDevices: ["pppoe-wan"] });
 		expect(nft.scripts.at(-1)).toBe(
 			'delete element inet portrig wan_devices { "eth1" }\n' +
-				'add element inet portrig wan_devices { "pppoe-wan" }\n' +
-				"add element inet portrig router_ports { tcp . 22 }\n",
+				'add element inet portrig wan_devices { "pppoe-wan" }\n',
 		);
-		expect(nft.snapshot()).toEqual(
-			await fresh(config, { ...ENV, wanDevices: ["pppoe-wan"], routerPorts: [{ proto: "tcp", port: 22 }] }),
-		);
+		expect(nft.snapshot()).toEqual(await fresh(config, { ...ENV, wanDevices: ["pppoe-wan"] }));
 	});
 
 	test("a refused transaction changes nothing, and the next apply starts from what is in force", async () => {
@@ -164,7 +161,7 @@ describe("starting on a table a previous daemon left", () => {
 	test("device sets keep what the kernel has until the devices are known", async () => {
 		const nft = await leftBehind(triggers.config);
 		const dp = new DataPlane({ runner: nft });
-		await dp.apply(triggers.config, { routerPorts: [] });
+		await dp.apply(triggers.config, {});
 		const devices = () => (nft.snapshot() as { sets: Record<string, { elements: string[] }> }).sets;
 		expect(devices().wan_devices?.elements).toEqual(['"eth1"']);
 		await dp.apply(triggers.config, { ...ENV, wanDevices: ["pppoe-wan"] });

@@ -2,21 +2,20 @@
 //
 //   const dp = new DataPlane({ prefix, onRestored });   // prefix: e.g. ["ip","netns","exec",NS]
 //   await dp.apply(config, env, change?);   // one transaction; throws NftError and keeps the old ruleset
-//   dp.watch();                    // keeps the DMZ's router_ports set current
 //   await dp.restoreIfMissing();   // daemon/table-watch.ts calls it when the table vanished
-//   await dp.status(); await dp.remove(); dp.unwatch();
+//   await dp.status(); await dp.remove();
 //
 // Every apply is exactly one nft transaction, trigger rules included. The first apply
 // reconciles with the table the kernel has (a previous daemon's: restart, upgrade, crash)
 // without deleting it, so forwards and trigger openings stay up throughout; later ones send
 // only the difference to what was applied (diff.ts). A change hint from the API says what
 // changed: one forward → only it is rendered and compared; a trigger or the DMZ → the forwards
-// are not looked at; the config applied last (new WAN/LAN devices or router ports) → only the
-// device sets and the DMZ; none (reload, SIGHUP) → everything, unchanged forwards reused.
+// are not looked at; the config applied last (new WAN/LAN devices) → only the device sets;
+// none (reload, SIGHUP) → everything, unchanged forwards reused.
 // nft runs in this process through libnftables when the library loads, else as the `nft`
 // command (always with a command prefix, or with PORTRIG_NFT=command).
-// Watching: a 1 s poll of the router's listening sockets keeps the DMZ's router_ports set
-// current; table deletion is followed by daemon/table-watch.ts.
+// Nothing here polls: the DMZ rule asks the kernel for the router's sockets packet by packet
+// (render.ts), and table deletion is followed by daemon/table-watch.ts.
 import type { Config } from "../config/schema";
 import type { ChangeHint } from "../config/store";
 import { Serial } from "../daemon/serial";
@@ -27,24 +26,14 @@ import { type ForwardRender, replaceGroup, type SkippedForward } from "./forward
 import { hasTable, readTable } from "./kernel";
 import { TABLE } from "./layout";
 import { Libnftables } from "./libnftables";
-import {
-	buildRuleset,
-	devicePart,
-	dmzPart,
-	type Env,
-	forwardPart,
-	joinParts,
-	type Parts,
-	type RouterPort,
-} from "./render";
-import { discoverRouterPorts } from "./router-ports";
+import { buildRuleset, devicePart, dmzPart, type Env, forwardPart, joinParts, type Parts } from "./render";
 import { isMissing, type NftRunner, type RunnerKind } from "./runner";
 import type { RulesetSpec } from "./spec";
 import { Transaction } from "./transaction";
 import { triggerPart } from "./triggers";
 
 export type DataPlaneOptions = {
-	/** Command prefix for nft and for reading /proc/net (tests run the router in a namespace). */
+	/** Command prefix for nft (tests run the router in a namespace). */
 	prefix?: string[];
 	/** The nft runner (tests: a FakeNft); default libnftables, else the nft command. */
 	runner?: NftRunner;
@@ -53,8 +42,6 @@ export type DataPlaneOptions = {
 	 * elements portrig did not render itself: the trigger manager re-adds its live openings.
 	 */
 	onRestored?: (recreatedSets: string[]) => void | Promise<void>;
-	/** Router-port poll interval in ms (default 1000). */
-	pollMs?: number;
 };
 
 export type DataPlaneStatus = {
@@ -66,10 +53,8 @@ export type DataPlaneStatus = {
 	nft: RunnerKind;
 	/** Enabled forwards left out of the ruleset, with the reason. */
 	skipped: SkippedForward[];
-	routerPorts: RouterPort[];
 	/** Times the table was restored after it vanished. */
 	restores: number;
-	watching: boolean;
 };
 
 export type ApplyResult = {
@@ -78,13 +63,11 @@ export type ApplyResult = {
 	recreatedSets: string[];
 };
 
-/** `prev` with the parts that depend on the devices and router ports rendered for `env`. */
-function withEnv(prev: Applied, config: Config, env: Env): Applied {
-	const parts: Parts = { ...prev.parts, devices: devicePart(env), dmz: dmzPart(config, env) };
+/** `prev` with the device sets rendered for `env`. */
+function withEnv(prev: Applied, env: Env): Applied {
+	const parts: Parts = { ...prev.parts, devices: devicePart(env) };
 	return { ...prev, spec: joinParts(parts, prev.spec.groups), parts };
 }
-
-const samePorts = (a: RouterPort[], b: RouterPort[]) => JSON.stringify(a) === JSON.stringify(b);
 
 /** libnftables in process, unless a prefix runs nft elsewhere or PORTRIG_NFT=command asks for the command. */
 export function defaultRunner(prefix: string[] = []): NftRunner {
@@ -96,48 +79,30 @@ type Applied = { spec: RulesetSpec; parts: Parts; forwards: ForwardRender; skipp
 
 export class DataPlane {
 	readonly nft: NftRunner;
-	/** The command prefix that runs nft and reads /proc/net elsewhere (empty: here). */
-	readonly prefix: string[];
 	private readonly serial = new Serial();
 	private applied: Applied | undefined;
 	private lastConfig: Config | undefined;
-	private lastEnv: Env | undefined;
 	private skipped: SkippedForward[] = [];
-	private routerPorts: RouterPort[] = [];
 	private restores = 0;
-	private poll: ReturnType<typeof setInterval> | undefined;
-	private watching = false;
-	private refreshing: Promise<void> | undefined;
 
 	constructor(private readonly options: DataPlaneOptions = {}) {
-		this.prefix = options.prefix ?? [];
-		this.nft = options.runner ?? defaultRunner(this.prefix);
+		this.nft = options.runner ?? defaultRunner(options.prefix);
 	}
 
 	/**
-	 * Makes the table match `config` in one transaction. Without `env.routerPorts`, the router's
-	 * listening sockets are discovered (and kept current by watch()). Throws NftError with nft's
-	 * message when nft refuses; the previous ruleset then stays in force. `change` names the one
-	 * entry an API mutation changed (a full render is always correct; an incremental one may use it).
+	 * Makes the table match `config` in one transaction. Throws NftError with nft's message when
+	 * nft refuses; the previous ruleset then stays in force. `change` names the one entry an API
+	 * mutation changed (a full render is always correct; an incremental one may use it).
 	 */
 	apply(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
-		return this.serial.run(() => this.applyNow(config, env, change));
-	}
-
-	/** apply() inside the queue, so a router-port refresh never re-applies an older config. */
-	private async applyNow(config: Config, env: Env, change?: ChangeHint): Promise<ApplyResult> {
-		// A change through the API takes the ports as last read: watch() re-reads them every
-		// second anyway, and reading /proc/net costs a few ms per change.
-		const known = change && this.watching && this.applied ? this.routerPorts : undefined;
-		const routerPorts = env.routerPorts ?? known ?? (await discoverRouterPorts(this.options.prefix));
-		const next = this.render(config, { ...env, routerPorts }, change);
-		const recreatedSets = await this.transact(next, change?.type === "forward" ? change.id : undefined);
-		if (!env.routerPorts) this.routerPorts = routerPorts;
-		this.lastConfig = config;
-		this.lastEnv = env;
-		for (const s of next.skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
-		this.skipped = next.skipped;
-		return { skipped: next.skipped, recreatedSets };
+		return this.serial.run(async () => {
+			const next = this.render(config, env, change);
+			const recreatedSets = await this.transact(next, change?.type === "forward" ? change.id : undefined);
+			this.lastConfig = config;
+			for (const s of next.skipped) log("warning", `forward '${s.id}' is not applied: ${s.reason}`);
+			this.skipped = next.skipped;
+			return { skipped: next.skipped, recreatedSets };
+		});
 	}
 
 	/**
@@ -147,8 +112,8 @@ export class DataPlane {
 	 */
 	private render(config: Config, env: Env, change?: ChangeHint): Applied {
 		const prev = this.applied;
-		// The config applied last, on other devices or router ports: only the parts that read them.
-		if (prev && !change && config === this.lastConfig) return withEnv(prev, config, env);
+		// The config applied last, on other devices: only the device sets.
+		if (prev && !change && config === this.lastConfig) return withEnv(prev, env);
 		if (!prev || !change || change.type === "globals") return buildRuleset(config, env, prev?.forwards);
 		// A trigger or the DMZ changed: the forwards are the applied ones, not even walked.
 		const forwards =
@@ -159,7 +124,7 @@ export class DataPlane {
 			devices: devicePart(env),
 			forwards: forwards.part,
 			triggers: change.type === "trigger" ? triggerPart(config) : prev.parts.triggers,
-			dmz: dmzPart(config, env),
+			dmz: change.type === "dmz" ? dmzPart(config) : prev.parts.dmz,
 		};
 		const { groups, skipped } = forwards.render;
 		return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
@@ -227,45 +192,11 @@ export class DataPlane {
 		});
 	}
 
-	/** Starts watching the router's listening sockets. */
-	watch(): void {
-		if (this.watching) return;
-		this.watching = true;
-		this.poll = setInterval(() => void this.refreshRouterPorts(), this.options.pollMs ?? 1000);
-	}
-
-	unwatch(): void {
-		this.watching = false;
-		if (this.poll) clearInterval(this.poll);
-		this.poll = undefined;
-	}
-
-	/** Re-applies the last config when the router's listening sockets changed. */
-	private refreshRouterPorts(): Promise<void> {
-		// One refresh queued at a time, however long an apply takes.
-		if (this.refreshing) return this.refreshing;
-		this.refreshing = this.serial.run(async () => {
-			const config = this.lastConfig;
-			const env = this.lastEnv;
-			if (!config || !env || env.routerPorts || !this.applied) return;
-			try {
-				const ports = await discoverRouterPorts(this.options.prefix);
-				if (!samePorts(ports, this.routerPorts)) await this.applyNow(config, env);
-			} catch (e) {
-				log("err", `updating router ports: ${e instanceof Error ? e.message : String(e)}`);
-			} finally {
-				this.refreshing = undefined;
-			}
-		});
-		return this.refreshing;
-	}
-
 	/** Deletes portrig's table (nothing else). */
 	remove(): Promise<void> {
 		return this.serial.run(async () => {
 			this.applied = undefined;
 			this.lastConfig = undefined;
-			this.lastEnv = undefined;
 			// "add table" makes the delete valid whether the table exists or not.
 			await this.nft.run(new Transaction().addTable().deleteTable());
 		});
@@ -276,7 +207,6 @@ export class DataPlane {
 		return this.serial.run(async () => {
 			this.applied = undefined;
 			this.lastConfig = undefined;
-			this.lastEnv = undefined;
 		});
 	}
 
@@ -286,9 +216,7 @@ export class DataPlane {
 			applied: this.applied !== undefined,
 			nft: this.nft.kind,
 			skipped: this.skipped,
-			routerPorts: this.routerPorts,
 			restores: this.restores,
-			watching: this.watching,
 		};
 	}
 }

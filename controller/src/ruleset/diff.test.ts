@@ -58,12 +58,12 @@ describe("plan: the transaction from the applied table to the wanted one", () =>
 	test("enabling the DMZ rewrites only the DMZ chain", () => {
 		const dmz: Config = { ...base.config, dmz: { enabled: true, dest_ip: "192.168.1.50", exclude_port: [] } };
 		const p = plan(spec(base.config), spec(dmz));
-		expect(kinds(p)).toEqual(["flush chain", "add rule"]);
+		expect(kinds(p)).toEqual(["flush chain", "add rule", "add rule"]);
 		expect(lines(p)[0]).toBe("flush chain inet portrig dstnat_dmz");
 	});
 
 	test("devices that become known replace whatever the kernel kept in their set", () => {
-		const unknown = spec(base.config, { routerPorts: [] });
+		const unknown = spec(base.config, {});
 		const known = spec(base.config, { ...base.env });
 		expect(lines(plan(unknown, known))).toEqual([
 			"flush set inet portrig wan_devices",
@@ -110,7 +110,7 @@ describe("reconcile: a starting daemon and the table it finds", () => {
 	});
 
 	test("unknown devices: the kernel's device sets are kept as they are", () => {
-		const p = reconcile(kernelOf(), spec(triggers.config, { routerPorts: [] }));
+		const p = reconcile(kernelOf(), spec(triggers.config, {}));
 		expect(p.tx.script()).not.toContain("wan_devices {");
 		expect(p.tx.script()).not.toContain("flush set inet portrig wan_devices");
 	});

@@ -7,7 +7,7 @@
 //                                        other (WAN) addresses: forward_lan4 (NAT loopback)
 //   <trigger part>  nat prerouting -105  trigger openings (ruleset/triggers.ts)
 //   (fw4 dstnat     nat prerouting -100  fw4's own redirects)
-//   dstnat_dmz      nat prerouting  -90  WAN → router address, not a router port nor excluded: DMZ host
+//   dstnat_dmz      nat prerouting  -90  WAN → router address, no router socket, not excluded: DMZ host
 //   forward_pinhole filter forward   -1  IPv6 pinholes: mark the new connection for fw4
 //   srcnat_loopback nat postrouting  90  masquerade NAT-loopback connections towards the LAN host
 //
@@ -24,6 +24,7 @@
 //   concatenated keys with interval flag (pipapo)    kernel 5.6,  nft 0.9.4   (ranges, prefixes)
 //   dnat address and port from two map lookups      kernel 4.18, nft 0.9.0   (`dnat ip to m1 : m2`)
 //   th dport, ct original protocol in concatenations kernel 4.x,  nft 0.9.2
+//   socket transparent (router socket lookup)        kernel 4.18, nft 0.9.1   (kmod-nft-socket)
 // Kernels run in the VM (test-vm/vm, make vm-test; nft 1.0.6, with and without offloading):
 //   Debian 6.12.118: `meta l4proto . …` lookups into interval sets fail EOPNOTSUPP
 //     (nft_byteorder_init, len != size; nft emits hton size 2 len 1), hence ct original protocol
@@ -53,20 +54,11 @@ import { type ChainSpec, elements, type Group, type RulesetSpec, type SetSpec, u
 import { Transaction } from "./transaction";
 import { triggerPart } from "./triggers";
 
-/** A port the router itself serves on a WAN-reachable address (never given to the DMZ host). */
-export type RouterPort = { proto: Protocol; port: number };
-
-/** By protocol, then port (plain comparison: localeCompare would load ICU's collator for "tcp" < "udp"). */
-export const byProtoPort = (a: RouterPort, b: RouterPort): number =>
-	a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : a.port - b.port;
-
 /** What the ruleset needs to know about the router besides the config. */
 export type Env = {
 	/** WAN/LAN devices; undefined while unknown (netifd has not answered): the kernel's stay. */
 	wanDevices?: string[];
 	lanDevices?: string[];
-	/** Listening sockets of the router (router-ports.ts discovers them). */
-	routerPorts?: RouterPort[];
 };
 
 /** A part of the table (forwards, triggers, DMZ, devices): its sets and chains. */
@@ -74,9 +66,10 @@ export type Part = { sets: SetSpec[]; chains: ChainSpec[] };
 
 /**
  * Ports that fw4's stock config accepts on the WAN zone for the router's own clients (DHCP
- * renew, `Allow-DHCP-Renew`): their sockets are raw, so router-ports.ts cannot see them.
+ * renew, `Allow-DHCP-Renew`): the DHCP client listens on a raw socket between its UDP ones, so
+ * the socket lookup of the DMZ rule may not find it. Never given to the DMZ host.
  */
-export const FW4_WAN_INPUT_PORTS: RouterPort[] = [{ proto: "udp", port: 68 }];
+const FW4_WAN_INPUT_PORTS = [{ proto: "udp", from: 68, to: 68 }] as const;
 
 const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 /** Rule text fragments, named as nft would read them. */
@@ -192,25 +185,22 @@ export function mergedRanges(entries: { proto: Protocol; from: number; to: numbe
 	return out;
 }
 
-function routerPortElements(env: Env): string[] {
-	const all = [...FW4_WAN_INPUT_PORTS, ...(env.routerPorts ?? [])].sort(byProtoPort);
-	return [...new Set(all.map((p) => `${p.proto} . ${p.port}`))];
-}
-
 /** A set's elements where each element is its own key. */
 const keys = (items: string[]) => elements(items.map((e) => [e, e] as const));
 
-export function dmzPart(config: Config, env: Env): Part {
+/**
+ * The DMZ: new WAN connections to the router's address that nothing claimed go to the DMZ host,
+ * except where the router has a socket for the packet (a listening TCP socket, a bound UDP
+ * socket: the kernel's own socket lookup, at the moment the connection starts, so a service
+ * started later is never handed to the DMZ host) and the excluded ports.
+ */
+export function dmzPart(config: Config): Part {
 	const { dmz } = config;
-	const excluded = mergedRanges(
-		dmz.exclude_port.flatMap((e) => e.proto.map((proto) => ({ proto, from: e.port.from, to: e.port.to }))),
-	);
+	const excluded = mergedRanges([
+		...FW4_WAN_INPUT_PORTS,
+		...dmz.exclude_port.flatMap((e) => e.proto.map((proto) => ({ proto, from: e.port.from, to: e.port.to }))),
+	]);
 	const sets: SetSpec[] = [
-		{
-			name: "router_ports",
-			decl: { type: ["inet_proto", "inet_service"], flags: [] },
-			elements: keys(routerPortElements(env)),
-		},
 		{
 			name: "dmz_exclude",
 			decl: { type: ["inet_proto", "inet_service"], flags: ["interval"] },
@@ -218,9 +208,12 @@ export function dmzPart(config: Config, env: Env): Part {
 		},
 	];
 	const active = config.globals.enabled && dmz.enabled && dmz.dest_ip !== undefined;
+	const toDmz = `${T.IPV4} ${T.TCP_UDP} ${T.FROM_WAN} ${T.TO_ROUTER}`;
 	const rules = active
 		? [
-				`${T.IPV4} ${T.TCP_UDP} ${T.FROM_WAN} ${T.TO_ROUTER} ${PROTO_DPORT} != @router_ports ${PROTO_DPORT} != @dmz_exclude ${T.markOr(CT_MARK.ACCEPT)} dnat ip to ${dmz.dest_ip}`,
+				// "transparent 0-1": either value, i.e. the lookup found a socket of the router.
+				`${toDmz} socket transparent 0-1 return`,
+				`${toDmz} ${PROTO_DPORT} != @dmz_exclude ${T.markOr(CT_MARK.ACCEPT)} dnat ip to ${dmz.dest_ip}`,
 			]
 		: [];
 	return {
@@ -265,7 +258,7 @@ export function buildRuleset(
 		devices: devicePart(env),
 		forwards: forwards.part,
 		triggers: triggerPart(config),
-		dmz: dmzPart(config, env),
+		dmz: dmzPart(config),
 	};
 	const { groups, skipped } = forwards.render;
 	return { spec: joinParts(parts, groups), parts, forwards: forwards.render, skipped };
