@@ -3,12 +3,19 @@
 // OpenWrt image; the offloading variant runs them with fw4's flow offloading ruleset.
 import { ADDR, type Answer, type Lab } from "../lib/lab";
 import { waitFor } from "../lib/wait";
-import type { GuestRouter } from "./guest";
+import { type GuestRouter, untilSucceeds } from "./guest";
 import { GUEST } from "./network";
 
 /** Idle seconds of the smoke trigger's openings: short, so the close is seen within the run. */
 export const TRIGGER_TIMEOUT = 15;
-const PORTS = { forward: 8080, lanService: 80, trigger: 5555, opened: 7777, unclaimed: 4444 } as const;
+const PORTS = {
+	forward: 8080,
+	lanService: 80,
+	trigger: 5555,
+	opened: 7777,
+	unclaimed: 4444,
+	routerService: 4445,
+} as const;
 /** The guest may be slow under TCG: probes wait longer than the lab's. */
 const PROBE_MS = 5000;
 
@@ -64,7 +71,8 @@ async function refusals(guest: GuestRouter): Promise<number> {
 
 /** The smoke suite's servers: the LAN hosts' services and the WAN peer of the trigger. */
 export async function startServers(lab: Lab): Promise<void> {
-	await lab.serve("lan1", "tcp", [PORTS.lanService, PORTS.opened, PORTS.unclaimed]);
+	// lan1 serves the router's service port too: the DMZ handing it over would answer from lan1.
+	await lab.serve("lan1", "tcp", [PORTS.lanService, PORTS.opened, PORTS.unclaimed, PORTS.routerService]);
 	// lan2 serves the opened port too: an opening it took would answer from lan2.
 	await lab.serve("lan2", "tcp", [PORTS.opened]);
 	await lab.serve("lan1", "udp", [PORTS.lanService]);
@@ -155,6 +163,35 @@ const contentionCheck = (lab: Lab, guest: GuestRouter): Check => ({
 	},
 });
 
+/** A TCP port in LISTEN among the guest's sockets (/proc/net/tcp: hex port, state 0A). */
+const listening = (port: number) =>
+	`grep -qi ':${port.toString(16).padStart(4, "0")} [0-9A-F:]* 0A' /proc/net/tcp /proc/net/tcp6`;
+
+const routerServiceCheck = (lab: Lab, guest: GuestRouter): Check => ({
+	name: "the DMZ leaves a port the router serves to the router, and takes it once the service stops",
+	run: async () => {
+		const port = PORTS.routerService;
+		// busybox nc as the router's service; its PID in a file, to end exactly it.
+		await guest.serial.check(
+			`busybox nc -ll -p ${port} -e /bin/cat </dev/null >/dev/null 2>&1 & echo $! >/tmp/service.pid`,
+		);
+		try {
+			await untilSucceeds(guest.serial, listening(port), "the guest's service to listen", 30_000);
+			// fw4 keeps the router's port closed from WAN: nobody answers, lan1 (the DMZ) must not.
+			expectNoAnswer(await lab.probe("wan1", "tcp", GUEST.wan, port, PROBE_MS), "the router's own port");
+		} finally {
+			await guest.serial.run("kill $(cat /tmp/service.pid)");
+		}
+		await untilSucceeds(guest.serial, `! ${listening(port)}`, "the guest's service to stop", 30_000);
+		expectAnswer(
+			await lab.probe("wan1", "tcp", GUEST.wan, port, PROBE_MS),
+			"lan1",
+			port,
+			"the port once the service stopped",
+		);
+	},
+});
+
 /** Checks on fw4's stock ruleset. */
 export function smokeChecks(lab: Lab, guest: GuestRouter): Check[] {
 	return [
@@ -170,6 +207,7 @@ export function smokeChecks(lab: Lab, guest: GuestRouter): Check[] {
 					"tcp to an unclaimed port",
 				),
 		},
+		routerServiceCheck(lab, guest),
 		triggerOpensCheck(lab, guest),
 		contentionCheck(lab, guest),
 		{
