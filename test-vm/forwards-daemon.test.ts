@@ -56,7 +56,7 @@ describe("portrig daemon's data plane", () => {
 		await held.close();
 	});
 
-	test("idle after a change, the daemon releases its compiled code; then changes still take effect", async () => {
+	test("idle after a change, the daemon releases its compiled code and nft's context; then changes still take effect", async () => {
 		const releases = async () =>
 			((await daemon.call("status")).reply as { memory: { code_releases: number } }).memory.code_releases;
 		const addForward = async (src_dport: string) => {

@@ -21,7 +21,7 @@ import type { Env } from "../ruleset/render";
 import { TriggerManager } from "../triggers/manager";
 import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
-import { codeReleaseCount, collectGarbageSoon } from "./garbage";
+import { codeReleaseCount, collectGarbageSoon, whenIdle } from "./garbage";
 import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
 import { TableWatch } from "./table-watch";
@@ -68,6 +68,7 @@ export class Daemon implements Core {
 	private countersProblem: string | undefined;
 
 	constructor(readonly options: DaemonOptions) {
+		whenIdle(() => this.dataplane.nft.release?.());
 		this.tableWatch = new TableWatch({
 			dataplane: this.dataplane,
 			fw4Lock: options.fw4Lock,

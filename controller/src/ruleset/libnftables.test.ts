@@ -74,3 +74,31 @@ test("a transaction during which a handled signal arrives succeeds, and is in th
 	expect(result.failures).toEqual([]);
 	expect(result.elements).toBe(TRANSACTIONS);
 });
+
+test("after release() frees nft's context, the next transaction makes a new one and sees the kernel as it is", async () => {
+	const agent = `
+import { Libnftables } from ${JSON.stringify(join(import.meta.dir, "libnftables.ts"))};
+const nft = Libnftables.load();
+const tx = (script) => ({ empty: false, script: () => script });
+await nft.run(tx("add table inet reltest\\nadd set inet reltest ports { type inet_service; }\\nadd element inet reltest ports { 1 }\\n"));
+nft.release();
+nft.release();
+await nft.run(tx("add element inet reltest ports { 2 }\\n"));
+nft.release();
+const listed = JSON.parse(await nft.list("set inet reltest ports"));
+console.log(JSON.stringify(listed.nftables.find((o) => o.set)?.set.elem));
+`;
+	const r = Bun.spawnSync([...ns.exec, process.execPath, "-e", agent], { stdout: "pipe", stderr: "pipe" });
+	expect(r.stderr.toString()).toBe("");
+	expect(JSON.parse(r.stdout.toString())).toEqual([1, 2]);
+	const listed = Bun.spawnSync([
+		...ns.exec,
+		"nft",
+		"list",
+		"set",
+		"inet",
+		"reltest",
+		"ports",
+	]).stdout.toString();
+	expect(listed).toContain("elements = { 1, 2 }");
+});

@@ -15,6 +15,7 @@ const OUTPUT_TERSE = 1 << 11;
 
 const SYMBOLS = {
 	nft_ctx_new: { args: [FFIType.u32], returns: FFIType.ptr },
+	nft_ctx_free: { args: [FFIType.ptr], returns: FFIType.void },
 	nft_ctx_buffer_output: { args: [FFIType.ptr], returns: FFIType.i32 },
 	nft_ctx_buffer_error: { args: [FFIType.ptr], returns: FFIType.i32 },
 	nft_ctx_output_set_flags: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.void },
@@ -36,24 +37,42 @@ const text = (p: unknown) => (p ? new CString(p as Pointer).toString() : "");
 
 export class Libnftables implements NftRunner {
 	readonly kind = "libnftables";
+	/** nft's context, with its cache of the kernel's ruleset; made again after release(). */
+	private ctx: Pointer | undefined;
 
-	private constructor(
-		private readonly lib: Library,
-		private readonly ctx: Pointer,
-	) {}
+	private constructor(private readonly lib: Library) {}
 
 	/** The library, or undefined when it cannot be loaded (then the nft command runs). */
 	static load(): Libnftables | undefined {
 		try {
-			const { symbols } = dlopen(LIBRARY, SYMBOLS);
-			const ctx = symbols.nft_ctx_new(0) as Pointer | null;
-			if (!ctx) return undefined;
-			symbols.nft_ctx_buffer_output(ctx);
-			symbols.nft_ctx_buffer_error(ctx);
-			return new Libnftables(symbols, ctx);
+			const nft = new Libnftables(dlopen(LIBRARY, SYMBOLS).symbols);
+			nft.context();
+			return nft;
 		} catch {
 			return undefined;
 		}
+	}
+
+	/**
+	 * Frees the context: it keeps nft's cache of the kernel's ruleset (fw4's tables included)
+	 * and the parser's state, about 1.2 MB of C heap between commands, which an idle daemon
+	 * does not need. The next command makes a new context (well under a millisecond).
+	 */
+	release(): void {
+		if (!this.ctx) return;
+		this.lib.nft_ctx_free(this.ctx);
+		this.ctx = undefined;
+		trimCHeap();
+	}
+
+	private context(): Pointer {
+		if (this.ctx) return this.ctx;
+		const ctx = this.lib.nft_ctx_new(0) as Pointer | null;
+		if (!ctx) throw new Error("libnftables: nft_ctx_new failed");
+		this.lib.nft_ctx_buffer_output(ctx);
+		this.lib.nft_ctx_buffer_error(ctx);
+		this.ctx = ctx;
+		return ctx;
 	}
 
 	async run(tx: Transaction): Promise<void> {
@@ -65,13 +84,14 @@ export class Libnftables implements NftRunner {
 	}
 
 	private exec(command: string, flags: number): string {
-		this.lib.nft_ctx_output_set_flags(this.ctx, flags);
+		const ctx = this.context();
+		this.lib.nft_ctx_output_set_flags(ctx, flags);
 		const input = Buffer.from(`${command}\0`);
 		// A signal during nft's wait for the kernel fails a transaction the kernel committed.
-		const code = withSignalsHeld(() => this.lib.nft_run_cmd_from_buffer(this.ctx, input));
+		const code = withSignalsHeld(() => this.lib.nft_run_cmd_from_buffer(ctx, input));
 		// Both buffers are read every time: reading empties them for the next command.
-		const out = text(this.lib.nft_ctx_get_output_buffer(this.ctx));
-		const err = text(this.lib.nft_ctx_get_error_buffer(this.ctx));
+		const out = text(this.lib.nft_ctx_get_output_buffer(ctx));
+		const err = text(this.lib.nft_ctx_get_error_buffer(ctx));
 		if (command.length > TRIM_AFTER_BYTES || out.length > TRIM_AFTER_BYTES) trimCHeap();
 		if (code !== 0) throw new NftError(command.slice(0, 200), err, code);
 		return out;

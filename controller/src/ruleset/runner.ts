@@ -17,6 +17,8 @@ export interface NftRunner {
 	 * text instead, which alone shows flowtable flags).
 	 */
 	list(what: string, opts?: ListOptions): Promise<string>;
+	/** Frees what the runner keeps between commands (an idle daemon); the next command rebuilds it. */
+	release?(): void;
 }
 
 /** nft refused a command; `stderr` is nft's own error text. */
