@@ -33,8 +33,8 @@ export async function standinBoot(
 }
 
 export async function standinRouter(serial: SerialConsole, release: string): Promise<GuestRouter> {
+	// guest-init's shell is already quiet: no echo, no prompts.
 	await serial.waitFor(/guest-init: ready on \S+\n/, 300_000);
-	await serial.quiet();
 	return {
 		serial,
 		description: `stand-in, Debian kernel ${release}`,
@@ -45,7 +45,7 @@ export async function standinRouter(serial: SerialConsole, release: string): Pro
 			await serial.check(
 				"if [ -f /run/portrigd.pid ]; then p=$(cat /run/portrigd.pid); kill $p; while kill -0 $p 2>/dev/null; do usleep 100000; done; fi",
 			);
-			// stdin not the console: Bun makes its stdin non-blocking, which ends the console's shell.
+			// Its own log file: the console carries only the harness's commands and their output.
 			await serial.check("portrig daemon </dev/null >>/tmp/portrigd.log 2>&1 & echo $! > /run/portrigd.pid");
 			await waitFor(
 				"portrigd to answer status",
