@@ -3,6 +3,7 @@
 // the daemon's rules run on the config with the candidate added, and portrig.common's checks run
 // on the candidate beside the others; both must find a problem in the same cases, on the same
 // fields of the candidate.
+
 import { afterAll, describe, expect, test } from "bun:test";
 import { checkRules } from "../../controller/src/config/rules";
 import {
@@ -12,6 +13,7 @@ import {
 	GlobalsSection,
 	TriggerSection,
 } from "../../controller/src/config/schema";
+import { z } from "../../controller/src/zod";
 import { type Entry, loadCommon } from "./app";
 import { installFormat } from "./luci-loader";
 
@@ -45,17 +47,17 @@ const TRIGGERS: Entry[] = [
 	},
 ];
 
-function decode<T>(schema: { decode(v: unknown): T }, entry: Entry): T & { id: string } {
+function decode<T>(schema: z.core.$ZodType<T>, entry: Entry): T & { id: string } {
 	const { id, ...values } = entry;
-	return { ...schema.decode(values), id: id ?? "cand" };
+	return { ...z.decode(schema, values), id: id ?? "cand" };
 }
 
 function configOf(forwards: Entry[], triggers: Entry[]): Config {
 	return {
-		globals: GlobalsSection.decode({}),
+		globals: z.decode(GlobalsSection, {}),
 		forwards: forwards.map((f) => decode(ForwardSection, f)),
 		triggers: triggers.map((t) => decode(TriggerSection, t)),
-		dmz: DmzSection.decode({}),
+		dmz: z.decode(DmzSection, {}),
 	};
 }
 
@@ -193,7 +195,7 @@ describe("the DMZ: the page and the daemon agree", () => {
 		["enabled with a host", { enabled: "1", dest_ip: "192.168.1.50" }],
 		["disabled without a host", { enabled: "0" }],
 	] as [string, Record<string, string>][])("%s", (_label, dmz) => {
-		const config = { ...configOf(FORWARDS, TRIGGERS), dmz: DmzSection.decode(dmz) };
+		const config = { ...configOf(FORWARDS, TRIGGERS), dmz: z.decode(DmzSection, dmz) };
 		const expected = checkRules({ config, label: (id) => id, dmzId: "dmz" }).map((f) => f.option);
 		expect(common.dmzProblems(dmz).map((p) => p.field)).toEqual(expected as string[]);
 	});

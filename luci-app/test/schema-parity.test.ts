@@ -2,7 +2,6 @@
 // is run side by side with the daemon's own codec from the config schema on the same inputs,
 // and both must agree on accept/refuse and, when refusing, on the message.
 import { afterAll, describe, expect, test } from "bun:test";
-import type { z } from "zod";
 import {
 	DisplayNameOption,
 	ExcludedPortItem,
@@ -13,6 +12,7 @@ import {
 	SecondsOption,
 	SourceOption,
 } from "../../controller/src/config/schema";
+import { z } from "../../controller/src/zod";
 import { type Common, loadCommon, type Validator } from "./app";
 import { installFormat } from "./luci-loader";
 
@@ -20,11 +20,11 @@ const uninstall = installFormat();
 afterAll(uninstall);
 const common = loadCommon();
 
-type Codec = z.ZodType<unknown, string>;
+type Codec = z.core.$ZodType<unknown, string>;
 
 /** The daemon's verdict on one input: true, or the first problem's message. */
 function daemonVerdict(codec: Codec, input: string): true | string {
-	const r = codec.safeDecode(input);
+	const r = z.safeDecode(codec, input);
 	return r.success ? true : (r.error.issues[0]?.message ?? "invalid");
 }
 

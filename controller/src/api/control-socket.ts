@@ -11,9 +11,9 @@
 // like ubus's default ACL.
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { Socket, UnixSocketListener } from "bun";
-import { z } from "zod";
 import { WriteQueue } from "../sys/write-queue";
 import { UbusStatus } from "../ubus/status";
+import { z } from "../zod";
 import { type ErrorReply, fromZodError } from "./errors";
 import type { CallResult } from "./methods";
 
@@ -21,8 +21,8 @@ import type { CallResult } from "./methods";
 export const MAX_LINE = 1 << 20;
 
 const Request = z.strictObject({
-	method: z.string().min(1),
-	args: z.record(z.string(), z.unknown()).optional(),
+	method: z.string().check(z.minLength(1)),
+	args: z.optional(z.record(z.string(), z.unknown())),
 });
 
 export type Handler = (method: string, args: Record<string, unknown>) => Promise<CallResult>;
@@ -278,7 +278,7 @@ export async function callControlSocket(
 
 const Reply = z.union([
 	z.object({ result: z.record(z.string(), z.unknown()) }),
-	z.object({ status: z.number().int(), error: z.string(), field: z.string().optional() }),
+	z.object({ status: z.int(), error: z.string(), field: z.optional(z.string()) }),
 ]);
 
 function parseReply(line: string): CallResult {

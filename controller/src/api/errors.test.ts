@@ -1,9 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { z } from "zod";
 import { UbusStatus } from "../ubus/status";
+import { z } from "../zod";
 import { ApiError, fromZodError, notFound, toApiError } from "./errors";
 
-const Args = z.strictObject({ port: z.number().max(10, "too big"), hosts: z.array(z.string()).optional() });
+const Args = z.strictObject({
+	port: z.number().check(z.maximum(10, "too big")),
+	hosts: z.optional(z.array(z.string())),
+});
 
 function mapped(args: unknown) {
 	const r = Args.safeParse(args);

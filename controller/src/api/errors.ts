@@ -1,9 +1,10 @@
 // API errors: one shape for every transport. `status` is the ubus status code (libubox's
 // enum ubus_msg_status, in ubus/status.ts), so the ubus transport returns it as is and the control socket
 // carries the same number; `error` says why, `field` names the argument or option at fault.
-import type { z } from "zod";
+
 import { quoted } from "../config/schema";
 import { UbusStatus } from "../ubus/status";
+import type { z } from "../zod";
 
 type Status = (typeof UbusStatus)[keyof typeof UbusStatus];
 
@@ -37,7 +38,7 @@ export const notFound = (message: string, field?: string) =>
  * sent: a field it did not send is "required"; zod's own wording there ("Invalid input") says
  * nothing useful.
  */
-export function fromZodError(error: z.ZodError, args: unknown): ApiError {
+export function fromZodError(error: z.core.$ZodError, args: unknown): ApiError {
 	const issue = error.issues[0];
 	if (!issue) return invalidArgument("invalid arguments");
 	if (issue.code === "unrecognized_keys") {

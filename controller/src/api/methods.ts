@@ -3,7 +3,7 @@
 // section schemas, so a value the API accepts is exactly a value the config file may hold.
 // Field names are UCI option names, values their UCI (encoded) form, lists are arrays, and
 // `id` is the UCI section name.
-import { z } from "zod";
+
 import {
 	type Config,
 	DmzSection,
@@ -18,6 +18,7 @@ import {
 import type { SectionValues } from "../config/store";
 import type { Opening } from "../triggers/manager";
 import { UbusStatus } from "../ubus/status";
+import { z } from "../zod";
 import { ApiError, type ErrorReply, fromZodError, notFound, toApiError } from "./errors";
 
 /**
@@ -57,7 +58,7 @@ export interface Core {
 export type Access = "read" | "write";
 type Reply = Record<string, unknown>;
 
-type Method<Args extends z.ZodType> = {
+type Method<Args extends z.ZodMiniType> = {
 	access: Access;
 	/** One line on what it does (`portrig call` without a method lists them). */
 	summary: string;
@@ -65,7 +66,7 @@ type Method<Args extends z.ZodType> = {
 	handler: (core: Core, args: z.output<Args>, raw: Record<string, unknown>) => Promise<Reply>;
 };
 
-function method<Args extends z.ZodType>(m: Method<Args>): Method<Args> {
+function method<Args extends z.ZodMiniType>(m: Method<Args>): Method<Args> {
 	return m;
 }
 
@@ -75,14 +76,15 @@ function method<Args extends z.ZodType>(m: Method<Args>): Method<Args> {
  * uhttpd/rpcd add `ubus_rpc_session` to every call made through LuCI: accepted and ignored.
  * Any other field a method does not know is refused by name (strict objects).
  */
-const Session = { ubus_rpc_session: z.string().optional() };
+const Session = { ubus_rpc_session: z.optional(z.string()) };
 
 /** libuci's rule for section names (uci_validate_name): letters, digits and '_'. */
 const SectionId = z
 	.string()
-	.regex(/^[A-Za-z0-9_]{1,64}$/, "is not a section name (letters, digits and _, at most 64)");
+	.check(z.regex(/^[A-Za-z0-9_]{1,64}$/, "is not a section name (letters, digits and _, at most 64)"));
 
-const withSession = <Shape extends z.ZodRawShape>(shape: Shape) => z.strictObject({ ...shape, ...Session });
+const withSession = <Shape extends z.core.$ZodShape>(shape: Shape) =>
+	z.strictObject({ ...shape, ...Session });
 
 type SectionSchema =
 	| typeof ForwardSection
@@ -95,10 +97,10 @@ type SectionSchema =
  * from the config may also be `null` (the same as leaving them out).
  */
 function addable<S extends SectionSchema>(section: S) {
-	const shape: Record<string, z.ZodType> = section.shape;
+	const shape: Record<string, z.ZodMiniType> = section.shape;
 	return Object.fromEntries(
-		Object.entries(shape).map(([key, field]) => [key, canBeAbsent(field) ? field.nullable() : field]),
-	) as { [K in keyof S["shape"]]: z.ZodType };
+		Object.entries(shape).map(([key, field]) => [key, canBeAbsent(field) ? z.nullable(field) : field]),
+	) as { [K in keyof S["shape"]]: z.ZodMiniType };
 }
 
 /**
@@ -107,11 +109,11 @@ function addable<S extends SectionSchema>(section: S) {
  */
 function updatable<S extends SectionSchema>(section: S) {
 	return Object.fromEntries(
-		Object.entries(addable(section)).map(([key, field]) => [key, field.optional()]),
-	) as { [K in keyof S["shape"]]: z.ZodOptional<z.ZodType> };
+		Object.entries(addable(section)).map(([key, field]) => [key, z.optional(field)]),
+	) as { [K in keyof S["shape"]]: z.ZodMiniOptional<z.ZodMiniType> };
 }
 
-const canBeAbsent = (field: z.ZodType) => field.safeParse(undefined).success;
+const canBeAbsent = (field: z.ZodMiniType) => field.safeParse(undefined).success;
 
 const ListArgs = withSession({});
 const ForwardArgs = withSession(addable(ForwardSection));
@@ -121,8 +123,8 @@ const UpdateTriggerArgs = withSession({ id: SectionId, ...updatable(TriggerSecti
 const DeleteArgs = withSession({ id: SectionId });
 const DmzArgs = withSession(updatable(DmzSection));
 const SettingsArgs = withSession(updatable(GlobalsSection));
-const OpeningsArgs = withSession({ trigger: SectionId.optional() });
-const CloseOpeningArgs = withSession({ trigger: SectionId, host: LanHostOption.optional() });
+const OpeningsArgs = withSession({ trigger: z.optional(SectionId) });
+const CloseOpeningArgs = withSession({ trigger: SectionId, host: z.optional(LanHostOption) });
 
 // ---- values ----------------------------------------------------------------------------------
 
@@ -136,10 +138,10 @@ function given(section: SectionSchema, raw: Record<string, unknown>): SectionOpt
 /** The whole config in API form: encoded sections, with ids. */
 export function encodeConfig(config: Config) {
 	return {
-		globals: GlobalsSection.encode(config.globals),
-		forwards: config.forwards.map(({ id, ...f }) => ({ id, ...ForwardSection.encode(f) })),
-		triggers: config.triggers.map(({ id, ...t }) => ({ id, ...TriggerSection.encode(t) })),
-		dmz: DmzSection.encode(config.dmz),
+		globals: z.encode(GlobalsSection, config.globals),
+		forwards: config.forwards.map(({ id, ...f }) => ({ id, ...z.encode(ForwardSection, f) })),
+		triggers: config.triggers.map(({ id, ...t }) => ({ id, ...z.encode(TriggerSection, t) })),
+		dmz: z.encode(DmzSection, config.dmz),
 	};
 }
 
@@ -149,8 +151,8 @@ function encodedEntry(type: "forward" | "trigger", { id, entry }: Changed): Repl
 	return {
 		id,
 		...(type === "forward"
-			? ForwardSection.encode(entry as ForwardEntry)
-			: TriggerSection.encode(entry as TriggerEntry)),
+			? z.encode(ForwardSection, entry as ForwardEntry)
+			: z.encode(TriggerSection, entry as TriggerEntry)),
 	};
 }
 
@@ -179,8 +181,8 @@ const noSuch = (type: "forward" | "trigger", id: string) => notFound(`no ${type}
 function sectionMethods(
 	type: "forward" | "trigger",
 	section: typeof ForwardSection | typeof TriggerSection,
-	addArgs: z.ZodType<Record<string, unknown>>,
-	updateArgs: z.ZodType<Record<string, unknown> & { id: string }>,
+	addArgs: z.ZodMiniType<Record<string, unknown>>,
+	updateArgs: z.ZodMiniType<Record<string, unknown> & { id: string }>,
 ) {
 	return {
 		add: method({
@@ -240,7 +242,7 @@ export const METHODS = {
 		handler: async (core, _args, raw) => {
 			await core.change({ op: "set", type: "dmz", options: given(DmzSection, raw) });
 			// Only the DMZ is encoded: the config may hold thousands of forwards.
-			return DmzSection.encode(core.config().dmz);
+			return z.encode(DmzSection, core.config().dmz);
 		},
 	}),
 	get_settings: method({
@@ -295,7 +297,7 @@ export const METHODS = {
 			return { reloaded: true, forwards: config.forwards.length, triggers: config.triggers.length };
 		},
 	}),
-} satisfies Record<string, Method<z.ZodType>>;
+} satisfies Record<string, Method<z.ZodMiniType>>;
 
 export type MethodName = keyof typeof METHODS;
 
@@ -313,7 +315,7 @@ export async function invoke(core: Core, name: string, args: unknown): Promise<C
 	try {
 		if (!isMethodName(name))
 			throw new ApiError(UbusStatus.METHOD_NOT_FOUND, `unknown method ${quoted(name)}`, "method");
-		const m: Method<z.ZodType> = METHODS[name];
+		const m: Method<z.ZodMiniType> = METHODS[name];
 		const raw = args ?? {};
 		const parsed = m.args.safeParse(raw);
 		if (!parsed.success) throw fromZodError(parsed.error, raw);
@@ -333,8 +335,13 @@ export type BlobmsgType = "string" | "int32" | "bool" | "array" | "table";
  * schema: decoded booleans → bool, decoded numbers → int32, fields whose UCI form is a list →
  * array, everything else (ports, ranges, addresses, names) → string, their UCI form.
  */
-export function blobmsgType(schema: z.ZodType): BlobmsgType {
-	const def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType };
+export function blobmsgType(schema: z.ZodMiniType): BlobmsgType {
+	const def = schema._zod.def as {
+		type: string;
+		innerType?: z.ZodMiniType;
+		in?: z.ZodMiniType;
+		out?: z.ZodMiniType;
+	};
 	switch (def.type) {
 		case "optional":
 		case "nullable":
@@ -345,7 +352,7 @@ export function blobmsgType(schema: z.ZodType): BlobmsgType {
 			if (out === "boolean") return "bool";
 			if (out === "number") return "int32";
 			// A decoded array is a UCI list when its encoded form is one (proto's is "tcp udp").
-			if (out === "array") return Array.isArray(schema.encode([] as never)) ? "array" : "string";
+			if (out === "array") return Array.isArray(z.encode(schema, [] as never)) ? "array" : "string";
 			return "string";
 		}
 		case "boolean":
@@ -364,7 +371,7 @@ export function blobmsgType(schema: z.ZodType): BlobmsgType {
 /** Method name → argument name → blobmsg type, for registering the ubus object. */
 export function methodSignatures(): Record<MethodName, Record<string, BlobmsgType>> {
 	const entries = Object.entries(METHODS).map(([name, m]) => {
-		const shape = (m.args as unknown as z.ZodObject)._zod.def.shape as Record<string, z.ZodType>;
+		const shape = (m.args as unknown as z.ZodMiniObject)._zod.def.shape as Record<string, z.ZodMiniType>;
 		const args = Object.entries(shape)
 			.filter(([arg]) => !(arg in Session))
 			.map(([arg, schema]) => [arg, blobmsgType(schema)]);

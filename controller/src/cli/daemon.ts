@@ -1,8 +1,9 @@
 // `portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH]
 //  [--fw4-lock PATH] [--log auto|syslog]`
-import { z } from "zod";
+
 import { runDaemon } from "../daemon/lifecycle";
 import { LogTarget } from "../log/log";
+import { z } from "../zod";
 import { splitArgs } from "./flags";
 
 export const DAEMON_DEFAULTS = {
@@ -18,12 +19,12 @@ const USAGE =
 	"usage: portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH] [--fw4-lock PATH] [--log auto|syslog]";
 
 const Flags = z.object({
-	config: z.string().default(DAEMON_DEFAULTS.config),
-	"ubus-socket": z.string().default(DAEMON_DEFAULTS.ubusSocket),
-	"control-socket": z.string().default(DAEMON_DEFAULTS.controlSocket),
-	"lock-file": z.string().default(DAEMON_DEFAULTS.lockFile),
-	"fw4-lock": z.string().default(DAEMON_DEFAULTS.fw4Lock),
-	log: LogTarget.default(DAEMON_DEFAULTS.log),
+	config: z._default(z.string(), DAEMON_DEFAULTS.config),
+	"ubus-socket": z._default(z.string(), DAEMON_DEFAULTS.ubusSocket),
+	"control-socket": z._default(z.string(), DAEMON_DEFAULTS.controlSocket),
+	"lock-file": z._default(z.string(), DAEMON_DEFAULTS.lockFile),
+	"fw4-lock": z._default(z.string(), DAEMON_DEFAULTS.fw4Lock),
+	log: z._default(LogTarget, DAEMON_DEFAULTS.log),
 });
 
 export async function daemonCommand(args: string[]): Promise<number> {

@@ -8,6 +8,7 @@
 //
 // Unknown options are kept in the file and ignored, with a warning (likely a typo); warnings
 // never make a config invalid. Anything else is an error and yields no config.
+import { z } from "../zod";
 import { ForwardPorts } from "./forward-ports";
 import { checkRules, type Finding } from "./rules";
 import {
@@ -206,14 +207,14 @@ class Checker {
 					...located(file, document.section(id) as UciSection),
 					message: `a second ${type} section (the first is on line ${this.seen.get(decoded[type][0]?.id as string)}); there can be only one`,
 				});
-		const globals = (decoded.globals[0]?.value as Globals) ?? GlobalsSection.decode({});
+		const globals = (decoded.globals[0]?.value as Globals) ?? z.decode(GlobalsSection, {});
 		const config: Config = {
 			globals,
 			forwards: decoded.forward.map(({ id, value }) =>
 				withReflection(value as ForwardEntry, globals, this.ownReflection.has(id)),
 			),
 			triggers: decoded.trigger.map(({ value }) => value as TriggerEntry),
-			dmz: (decoded.dmz[0]?.value as Dmz) ?? DmzSection.decode({}),
+			dmz: (decoded.dmz[0]?.value as Dmz) ?? z.decode(DmzSection, {}),
 		};
 		const globalsId = decoded.globals[0]?.id;
 		const dmzId = decoded.dmz[0]?.id;
@@ -406,7 +407,7 @@ function decodeSection(s: UciSection, type: SectionType, report: Report): unknow
 		}
 		fields[name] = entry.kind === "option" ? (entry.items[0]?.value ?? "") : entry.items.map((i) => i.value);
 	}
-	const result = schema.safeDecode(fields as never);
+	const result = z.safeDecode(schema, fields as never);
 	if (result.success) return valid ? result.data : undefined;
 	for (const issue of result.error.issues) {
 		const [option, item] = issue.path;

@@ -4,7 +4,7 @@
 // Each option is a zod codec: `decode` turns what UCI (or a JSON caller) holds into a typed
 // value, `encode` turns it back into the UCI text form. API replies use the encoded form, so
 // field names and values are exactly what `uci show portrig` prints (lists as arrays).
-import { z } from "zod";
+import { z } from "../zod";
 import { isLanReachableIPv6, isPrivateIPv4 } from "./address";
 
 export const PROTOCOLS = ["tcp", "udp"] as const;
@@ -33,10 +33,12 @@ export function uciTextProblem(text: string): string | undefined {
 	return undefined;
 }
 
-const UciText = z.string().superRefine((text, ctx) => {
-	const why = uciTextProblem(text);
-	if (why) ctx.addIssue({ code: "custom", message: why });
-});
+const UciText = z.string().check(
+	z.superRefine((text, ctx) => {
+		const why = uciTextProblem(text);
+		if (why) ctx.addIssue({ code: "custom", message: why });
+	}),
+);
 
 /** What UCI holds for one option: text, or a JSON scalar from an API caller. */
 const Scalar = z.union([UciText, z.number(), z.boolean()], {
@@ -138,7 +140,7 @@ export const ProtocolsOption = z.codec(z.union([Scalar, z.array(z.string())]), z
 });
 
 /** Whole seconds, 1 s to 7 days (nft map timeouts are finite). */
-export const SecondsOption = z.codec(Scalar, z.number().int(), {
+export const SecondsOption = z.codec(Scalar, z.int(), {
 	decode: (value, ctx) => {
 		const text = String(value).trim();
 		if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 604800) {
@@ -219,9 +221,9 @@ export const ExcludedPortItem = z.codec(Scalar, z.custom<ExcludedPort>(), {
 		const words = String(value).trim().split(/\s+/);
 		const portText = words.pop() ?? "";
 		const proto = words.length
-			? ProtocolsOption.safeDecode(words.join(" "))
+			? z.safeDecode(ProtocolsOption, words.join(" "))
 			: { success: true as const, data: [...PROTOCOLS] };
-		const port = PortRangeOption.safeDecode(portText);
+		const port = z.safeDecode(PortRangeOption, portText);
 		if (!proto.success || !port.success) {
 			ctx.issues.push({
 				code: "custom",
@@ -244,14 +246,14 @@ const ListInput = z.union([Scalar, z.array(Scalar)], { error: "must be a value o
  * A UCI list: one value or several; a JSON caller may give a single value or an array. Each
  * item is decoded by `item`; an item's problem is reported with its index in the path.
  */
-function list<Out>(item: z.ZodType<Out, z.core.output<typeof Scalar>>) {
-	return z
-		.codec(ListInput, z.array(z.custom<Out>()), {
+function list<Out>(item: z.core.$ZodType<Out, z.core.output<typeof Scalar>>) {
+	return z._default(
+		z.codec(ListInput, z.array(z.custom<Out>()), {
 			decode: (value, ctx) => {
 				const items = Array.isArray(value) ? value : [value];
 				const out: Out[] = [];
 				items.forEach((raw, index) => {
-					const r = item.safeDecode(raw);
+					const r = z.safeDecode(item, raw);
 					if (r.success) out.push(r.data);
 					else
 						for (const issue of r.error.issues)
@@ -259,56 +261,59 @@ function list<Out>(item: z.ZodType<Out, z.core.output<typeof Scalar>>) {
 				});
 				return out;
 			},
-			encode: (items) => items.map((i) => item.encode(i) as z.core.output<typeof Scalar>).map(String),
-		})
-		.default([]);
+			encode: (items) => items.map((i) => z.encode(item, i) as z.core.output<typeof Scalar>).map(String),
+		}),
+		[],
+	);
 }
 
 // ---- sections -------------------------------------------------------------------------------
 
 export const GlobalsSection = z.object({
-	enabled: FlagOption.default(true),
-	wan_zone: list(NameListItem).default(["wan"]),
-	lan_zone: list(NameListItem).default(["lan"]),
+	enabled: z._default(FlagOption, true),
+	wan_zone: z._default(list(NameListItem), ["wan"]),
+	lan_zone: z._default(list(NameListItem), ["lan"]),
 	wan_device: list(NameListItem),
 	lan_device: list(NameListItem),
-	trigger_timeout: SecondsOption.default(600),
+	trigger_timeout: z._default(SecondsOption, 600),
 	/** NAT loopback of forwards that do not set their own `reflection`. */
-	reflection: FlagOption.default(true),
+	reflection: z._default(FlagOption, true),
 });
 export type Globals = z.infer<typeof GlobalsSection>;
 
 export const ForwardSection = z.object({
-	name: DisplayNameOption.optional(),
-	enabled: FlagOption.default(true),
-	proto: ProtocolsOption.default(["tcp", "udp"]),
+	name: z.optional(DisplayNameOption),
+	enabled: z._default(FlagOption, true),
+	proto: z._default(ProtocolsOption, ["tcp", "udp"]),
 	src_dport: PortRangeOption,
 	dest_ip: LanHostOption,
-	dest_port: PortRangeOption.optional(),
+	dest_port: z.optional(PortRangeOption),
 	src_ip: list(SourceOption),
 	/** The default stands for "absent": load.ts then takes globals.reflection. */
-	reflection: FlagOption.default(true),
+	reflection: z._default(FlagOption, true),
 });
 /** A forward; a section without its own `reflection` takes globals.reflection (load.ts). */
 export type Forward = z.infer<typeof ForwardSection>;
 
 export const TriggerSection = z.object({
 	name: DisplayNameOption,
-	enabled: FlagOption.default(true),
-	proto: ProtocolsOption.default(["tcp"]),
+	enabled: z._default(FlagOption, true),
+	proto: z._default(ProtocolsOption, ["tcp"]),
 	trigger_port: PortRangeOption,
-	open_proto: ProtocolsOption.default(["tcp"]),
-	open_port: list(PortRangeOption).refine((l) => l.length > 0, "needs at least one port or range to open"),
+	open_proto: z._default(ProtocolsOption, ["tcp"]),
+	open_port: list(PortRangeOption).check(
+		z.refine((l) => l.length > 0, "needs at least one port or range to open"),
+	),
 	/** Idle seconds; absent → globals.trigger_timeout. */
-	timeout: SecondsOption.optional(),
+	timeout: z.optional(SecondsOption),
 	src_ip: list(LanHostOption),
-	remote_only: FlagOption.default(false),
+	remote_only: z._default(FlagOption, false),
 });
 export type Trigger = z.infer<typeof TriggerSection>;
 
 export const DmzSection = z.object({
-	enabled: FlagOption.default(false),
-	dest_ip: LanIPv4Option.optional(),
+	enabled: z._default(FlagOption, false),
+	dest_ip: z.optional(LanIPv4Option),
 	exclude_port: list(ExcludedPortItem),
 });
 export type Dmz = z.infer<typeof DmzSection>;

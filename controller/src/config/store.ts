@@ -16,6 +16,7 @@
 //
 // Writes take the lock `uci commit` takes on the file (uci-lock.ts), so the two never interleave.
 // Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
+
 import {
 	closeSync,
 	fchmodSync,
@@ -32,6 +33,7 @@ import {
 } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { z } from "../zod";
 import {
 	checkChange,
 	checkDocument,
@@ -402,7 +404,7 @@ type Encoded =
 
 /** API values → UCI text per option (null: remove), through each option's codec. */
 function encodeValues(file: string, type: SectionType, values: SectionValues, id?: string): Encoded {
-	const shape = SECTION_SCHEMAS[type].shape as Record<string, CodecLike>;
+	const shape: Record<string, z.core.$ZodType> = SECTION_SCHEMAS[type].shape;
 	const out: Record<string, string | string[] | null> = {};
 	const problems: Problem[] = [];
 	for (const [option, value] of Object.entries(values)) {
@@ -416,18 +418,13 @@ function encodeValues(file: string, type: SectionType, values: SectionValues, id
 			problem("must be text, a number, a boolean or a list of them");
 		else if (unstorable(value)) problem(unstorable(value) as string);
 		else {
-			const decoded = codec.safeDecode(value);
-			const text = decoded.success ? codec.encode(decoded.data) : value;
+			const decoded = z.safeDecode(codec, value);
+			const text = decoded.success ? z.encode(codec, decoded.data) : value;
 			out[option] = Array.isArray(text) ? text.map(String) : String(text);
 		}
 	}
 	return problems.length ? { ok: false, reason: "invalid", problems } : { ok: true, values: out };
 }
-
-type CodecLike = {
-	safeDecode(v: unknown): { success: boolean; data?: unknown };
-	encode(v: unknown): unknown;
-};
 
 /** Why the file could not hold a value (or one of a list's items); checked before any edit. */
 const unstorable = (value: unknown): string | undefined =>

@@ -3,6 +3,7 @@ import { type Config, ForwardSection, GlobalsSection, TriggerSection } from "../
 import { type ConntrackEntry, CT_STATUS } from "../netlink/conntrack";
 import { forwardElements } from "../ruleset/forwards";
 import { CT_MARK } from "../ruleset/layout";
+import { z } from "../zod";
 import { countConnections, type OpeningKey } from "./counters";
 
 // Entries are shaped as netlink/conntrack.ts parses the kernel's (its tests check that against
@@ -69,9 +70,9 @@ function configOf(
 	globals: Record<string, unknown> = {},
 ): Config {
 	return {
-		globals: GlobalsSection.decode(globals as never),
-		forwards: Object.entries(forwards).map(([id, f]) => ({ id, ...ForwardSection.decode(f as never) })),
-		triggers: Object.entries(triggers).map(([id, t]) => ({ id, ...TriggerSection.decode(t as never) })),
+		globals: z.decode(GlobalsSection, globals as never),
+		forwards: Object.entries(forwards).map(([id, f]) => ({ id, ...z.decode(ForwardSection, f as never) })),
+		triggers: Object.entries(triggers).map(([id, t]) => ({ id, ...z.decode(TriggerSection, t as never) })),
 		dmz: { enabled: false, exclude_port: [] },
 	};
 }

@@ -3,6 +3,7 @@
 // socket, ubus), and is the API's Core. Every mutation and reload runs through one queue:
 // validate, write the file atomically, apply in one nft transaction; if the apply fails, the
 // previous file bytes and ruleset are put back and nft's message is the error.
+
 import pkg from "../../../package.json" with { type: "json" };
 import { ControlSocketServer } from "../api/control-socket";
 import { ApiError, invalidArgument, notFound } from "../api/errors";
@@ -21,6 +22,7 @@ import type { Env } from "../ruleset/render";
 import { TriggerManager } from "../triggers/manager";
 import type { Offloading } from "../triggers/offloading";
 import { UbusStatus } from "../ubus/status";
+import { z } from "../zod";
 import { codeReleaseCount, collectGarbageSoon, whenIdle } from "./garbage";
 import { LockHeldError, PidLock } from "./lock";
 import { Serial } from "./serial";
@@ -379,7 +381,7 @@ function lockTable(path: string): PidLock {
 	}
 }
 
-const emptyGlobals = { globals: GlobalsSection.decode({}) };
+const emptyGlobals = { globals: z.decode(GlobalsSection, {}) };
 
 function mutate(store: ConfigStore, change: ConfigChange): MutationResult {
 	switch (change.op) {

@@ -4,7 +4,7 @@
 // missing. Syslog is the local /dev/log datagram socket, RFC 3164 framing as OpenWrt's logd
 // reads it. Messages are single lines.
 import { existsSync, writeSync } from "node:fs";
-import { z } from "zod";
+import { z } from "../zod";
 import { dlopenSyslog } from "./syslog";
 
 export type Level = "err" | "warning" | "notice" | "info" | "debug";

@@ -1,20 +1,20 @@
 // What portrig reads of `ubus call network.interface dump` (netifd's netifd_handle_dump): per
 // logical interface its name, state, devices and addresses. Unknown fields are ignored; an
 // interface without a name is skipped rather than failing the whole dump.
-import { z } from "zod";
+import { z } from "../zod";
 
-const Address = z.object({ address: z.string(), mask: z.number().int() });
+const Address = z.object({ address: z.string(), mask: z.int() });
 
 export const NetifdInterface = z.object({
 	interface: z.string(),
-	up: z.boolean().default(false),
+	up: z._default(z.boolean(), false),
 	/** the device carrying layer 3 (pppoe-wan for PPPoE); present while up */
-	l3_device: z.string().optional(),
+	l3_device: z.optional(z.string()),
 	/** the underlying device (eth1 under pppoe-wan) */
-	device: z.string().optional(),
-	"ipv4-address": z.array(Address).default([]),
-	"ipv6-address": z.array(Address).default([]),
-	data: z.object({ zone: z.string().optional() }).loose().default({}),
+	device: z.optional(z.string()),
+	"ipv4-address": z._default(z.array(Address), []),
+	"ipv6-address": z._default(z.array(Address), []),
+	data: z._default(z.looseObject({ zone: z.optional(z.string()) }), {}),
 });
 export type NetifdInterface = z.infer<typeof NetifdInterface>;
 

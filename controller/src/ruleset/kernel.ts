@@ -1,7 +1,7 @@
 // Reading portrig's table from the kernel: the declarations of its sets and chains, what a
 // starting daemon reconciles with. Never `list table`: that prints the rules, and nft 1.0.6
 // writes a warning to stderr for every map update it cannot say in JSON.
-import { z } from "zod";
+import { z } from "../zod";
 import type { KernelTable } from "./diff";
 import { TABLE } from "./layout";
 import type { NftRunner } from "./runner";
@@ -12,15 +12,15 @@ const SetObject = z.object({
 	table: z.string(),
 	name: z.string(),
 	type: Type,
-	map: z.string().optional(),
-	flags: z.array(z.string()).optional(),
+	map: z.optional(z.string()),
+	flags: z.optional(z.array(z.string())),
 });
 const ChainObject = z.object({
 	table: z.string(),
 	name: z.string(),
-	type: z.string().optional(),
-	hook: z.string().optional(),
-	prio: z.number().optional(),
+	type: z.optional(z.string()),
+	hook: z.optional(z.string()),
+	prio: z.optional(z.number()),
 });
 const ChainRef = z.object({ table: z.string() });
 /** nft's listing: one object per item, keyed by its kind (metainfo, table, set, map, chain). */

@@ -1,9 +1,10 @@
 // Trigger openings as nft elements (pure): reading them from `nft -j list map|set` output, and
 // the transactions that put them back (after a restore or a daemon restart) or delete them.
 // Names and keys are those of ruleset/triggers.ts.
-import { z } from "zod";
+
 import { Transaction } from "../ruleset/transaction";
 import type { TriggerSets } from "../ruleset/triggers";
+import { z } from "../zod";
 
 /** One opening as the kernel holds it. */
 export type KernelOpening = {
@@ -19,16 +20,16 @@ export type KernelOpening = {
 };
 
 const Elem = z.object({
-	elem: z.object({ val: z.unknown(), timeout: z.number(), expires: z.number().optional() }),
+	elem: z.object({ val: z.unknown(), timeout: z.number(), expires: z.optional(z.number()) }),
 });
 const Concat = z.object({ concat: z.array(z.string()) });
 const Listed = z.object({
 	nftables: z.array(
 		z.union([
 			z.object({
-				map: z.object({ name: z.string(), elem: z.array(z.tuple([Elem, z.string()])).optional() }),
+				map: z.object({ name: z.string(), elem: z.optional(z.array(z.tuple([Elem, z.string()]))) }),
 			}),
-			z.object({ set: z.object({ name: z.string(), elem: z.array(Elem).optional() }) }),
+			z.object({ set: z.object({ name: z.string(), elem: z.optional(z.array(Elem)) }) }),
 			z.object({ metainfo: z.unknown() }),
 		]),
 	),

@@ -3,6 +3,7 @@
 // the lab test that loads every golden script into a real kernel. A scenario passes the same
 // checks as a real config (the schemas and every cross-section rule): a golden is never a
 // config that `check` would refuse.
+import { z } from "../../zod";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkRules } from "../../config/rules";
@@ -22,10 +23,10 @@ export type RawSections = {
 /** Decodes sections with the config schemas (throws on invalid input: scenarios are valid). */
 export function configFromSections(raw: RawSections): Config {
 	return {
-		globals: GlobalsSection.decode(raw.globals ?? {}),
-		forwards: (raw.forwards ?? []).map(({ id, ...f }) => ({ id, ...ForwardSection.decode(f as never) })),
-		triggers: (raw.triggers ?? []).map(({ id, ...t }) => ({ id, ...TriggerSection.decode(t as never) })),
-		dmz: DmzSection.decode(raw.dmz ?? {}),
+		globals: z.decode(GlobalsSection, raw.globals ?? {}),
+		forwards: (raw.forwards ?? []).map(({ id, ...f }) => ({ id, ...z.decode(ForwardSection, f as never) })),
+		triggers: (raw.triggers ?? []).map(({ id, ...t }) => ({ id, ...z.decode(TriggerSection, t as never) })),
+		dmz: z.decode(DmzSection, raw.dmz ?? {}),
 	};
 }
 

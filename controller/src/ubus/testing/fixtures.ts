@@ -1,7 +1,7 @@
 // The captured ubusd traffic (controller/test/fixtures/ubus/frames.jsonl), for tests.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import { z } from "../../zod";
 
 const FILE = join(import.meta.dir, "../../../test/fixtures/ubus/frames.jsonl");
 
@@ -10,15 +10,15 @@ export type ReferenceTyped = { type: string; value: unknown; name?: string };
 
 const CapturedFrame = z.object({
 	scenario: z.string(),
-	conn: z.number().int(),
+	conn: z.int(),
 	dir: z.enum(["client->ubusd", "ubusd->client"]),
-	bytes: z.number().int(),
-	hex: z.string().regex(/^([0-9a-f]{2})*$/),
+	bytes: z.int(),
+	hex: z.string().check(z.regex(/^([0-9a-f]{2})*$/)),
 	decoded: z.object({
-		version: z.number().int(),
+		version: z.int(),
 		type: z.string(),
-		seq: z.number().int(),
-		peer: z.number().int(),
+		seq: z.int(),
+		peer: z.int(),
 		attrs: z.record(z.string(), z.unknown()),
 	}),
 });
