@@ -60,8 +60,8 @@ describe("control socket", () => {
 	test("malformed lines get error replies and the connection keeps serving, in order", async () => {
 		const replies = await exchange(
 			path,
-			'not json\n{"args":{}}\n{"method":"echo","args":[1]}\n{"method":"echo","extra":1}\n{"method":"echo"}\n',
-			5,
+			'not json\n{"args":{}}\n{"method":"echo","args":[1]}\n{"method":"echo","extra":1}\n{"method":""}\n{"method":"echo"}\n',
+			6,
 		);
 		expect(replies).toEqual([
 			{ status: UbusStatus.PARSE_ERROR, error: expect.stringContaining("request is not JSON") },
@@ -72,6 +72,12 @@ describe("control socket", () => {
 				field: "args",
 			},
 			{ status: UbusStatus.INVALID_ARGUMENT, error: "unknown field 'extra'", field: "extra" },
+			// zod's own English message (controller/src/zod.ts), not a bare "Invalid input".
+			{
+				status: UbusStatus.INVALID_ARGUMENT,
+				error: "method: Too small: expected string to have >=1 characters",
+				field: "method",
+			},
 			{ result: { method: "echo", args: {} } },
 		]);
 	});

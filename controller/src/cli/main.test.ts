@@ -57,7 +57,7 @@ describe("portrig daemon with bad arguments: usage error naming the argument, ex
 		[["--colour", "blue"], "unknown option '--colour'"],
 		[["--config"], "option '--config' needs a value"],
 		[["extra"], "unexpected argument 'extra'"],
-		[["--log", "loud"], "--log:"],
+		[["--log", "loud"], '--log: Invalid option: expected one of "auto"|"syslog"'],
 	])("%p", async (args, message) => {
 		const socket = join(dir, "never.sock");
 		const r = await portrig(["daemon", "--control-socket", socket, ...args]);
