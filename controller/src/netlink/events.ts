@@ -66,25 +66,24 @@ const ACCEPT_ALL = new Uint8Array([0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
  */
 export async function dumpConntrack(mark?: MarkFilter, origin?: OriginFilter): Promise<ConntrackEntry[]> {
 	const socket = NetlinkSocket.open(NETLINK_NETFILTER);
-	const reader = socket.readable().getReader();
 	const seq = nextSeq++;
 	const entries: ConntrackEntry[] = [];
 	try {
-		socket.send(dumpRequest(seq, mark, origin));
-		for (;;) {
-			const r = await reader.read();
-			if (r.done) throw new Error("conntrack dump: the socket closed before the end of the dump");
-			for (const m of parseMessages(r.value)) {
+		const reading = socket.readEach((bytes) => {
+			for (const m of parseMessages(bytes)) {
 				if (m.seq !== seq) continue;
-				if (m.type === NLMSG.DONE) return entries;
+				if (m.type === NLMSG.DONE) return false;
 				if (m.type === NLMSG.ERROR) {
 					const errno = errorCode(m);
 					if (errno !== 0) throw new Error(`conntrack dump refused: errno ${errno}`);
 				} else if (isConntrackMessage(m)) entries.push(parseConntrack(m));
 			}
-		}
+			return true;
+		});
+		socket.send(dumpRequest(seq, mark, origin));
+		if (await reading) throw new Error("conntrack dump: the socket closed before the end of the dump");
+		return entries;
 	} finally {
-		await reader.cancel().catch(() => undefined);
 		socket.close();
 	}
 }
@@ -122,7 +121,7 @@ export class ConntrackEvents {
 
 	async stop(): Promise<void> {
 		this.stopping = true;
-		await this.socket?.cancel();
+		this.socket?.cancel();
 		await this.loop;
 		this.loop = undefined;
 	}

@@ -34,7 +34,7 @@ export class NftChanges {
 
 	async stop(): Promise<void> {
 		this.stopping = true;
-		await this.socket?.cancel();
+		this.socket?.cancel();
 		await this.loop;
 		this.loop = undefined;
 	}

@@ -1,9 +1,11 @@
 // A netlink socket through bun:ffi (libc's socket/bind/setsockopt/send/close). Reading goes
-// through Bun's own event loop: `Bun.file(fd).stream()` polls the non-blocking descriptor with
-// epoll, one datagram per read, so nothing ever blocks the daemon. A read that fails (ENOBUFS
-// when the kernel dropped messages for a full receive buffer) errors the stream; the owner then
-// closes the socket and opens a new one.
+// through Bun's own event loop: `Bun.connect({ fd })` hands the non-blocking descriptor to the
+// socket layer the control socket and the ubus client already use (epoll, one datagram per
+// read), so nothing ever blocks the daemon and no stream machinery is loaded for it. A read that
+// fails (ENOBUFS when the kernel dropped messages for a full receive buffer) ends the reading
+// with that error; the owner then closes the socket and opens a new one.
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import type { Socket } from "bun";
 import { libcPath } from "../sys/libc";
 
 const AF_NETLINK = 16;
@@ -28,6 +30,10 @@ const ERRNO_NAMES: Record<number, string> = {
 	105: "ENOBUFS",
 	111: "ECONNREFUSED",
 };
+
+// bun-types declares the options but not the overload of Bun.connect that takes them (it is how
+// Bun's node:net wraps a descriptor).
+const connectFd = Bun.connect as unknown as (options: Bun.FdSocketOptions) => Promise<Socket>;
 
 let libc: ReturnType<typeof openLibc> | undefined;
 
@@ -83,7 +89,9 @@ export type NetlinkSocketOptions = {
 
 export class NetlinkSocket {
 	private closed = false;
-	private reader: { cancel(): Promise<void> } | undefined;
+	/** Bun's socket on the descriptor once reading started: from then on it owns (and closes) it. */
+	private wrapped: Promise<Socket | undefined> | undefined;
+	private stopReading: (() => void) | undefined;
 
 	private constructor(
 		readonly fd: number,
@@ -130,40 +138,62 @@ export class NetlinkSocket {
 		check("send", sys().send(this.fd, ptr(bytes), bytes.byteLength, 0));
 	}
 
-	/** The datagrams that arrive, read through Bun's event loop (see the file comment). */
-	readable(): ReadableStream<Uint8Array> {
-		return Bun.file(this.fd).stream();
-	}
-
 	/**
-	 * Hands each datagram to `take` until the stream ends (resolves true) or `take` returns
-	 * false (resolves false); a failed read (ENOBUFS) throws. cancel() ends it.
+	 * Hands each datagram, in the kernel's order, to `take` until `take` returns false
+	 * (resolves false) or cancel() (resolves true); a failed read (ENOBUFS) or a throwing `take`
+	 * rejects. Once per socket: close() it afterwards.
 	 */
-	async readEach(take: (bytes: Uint8Array) => boolean): Promise<boolean> {
-		const reader = this.readable().getReader();
-		this.reader = reader;
-		try {
-			for (;;) {
-				const r = await reader.read();
-				if (r.done) return true;
-				if (!take(r.value)) return false;
-			}
-		} finally {
-			this.reader = undefined;
-			reader.releaseLock();
-		}
+	readEach(take: (bytes: Uint8Array) => boolean): Promise<boolean> {
+		if (this.wrapped || this.closed) throw new Error("netlink socket: already read or closed");
+		return new Promise((resolve, reject) => {
+			let done = false;
+			const settle = (finish: () => void) => {
+				if (done) return;
+				done = true;
+				this.stopReading = undefined;
+				finish();
+			};
+			this.stopReading = () => settle(() => resolve(true));
+			this.wrapped = connectFd({
+				fd: this.fd,
+				socket: {
+					binaryType: "uint8array",
+					data: (_socket, bytes) => {
+						if (done) return;
+						try {
+							if (!take(bytes)) settle(() => resolve(false));
+						} catch (e) {
+							settle(() => reject(e));
+						}
+					},
+					error: (_socket, e) => settle(() => reject(e)),
+					close: (_socket, e) => settle(() => (e ? reject(e) : resolve(true))),
+					end: () => settle(() => resolve(true)),
+				},
+			}).then(
+				(socket) => socket,
+				(e) => {
+					settle(() => reject(e));
+					return undefined;
+				},
+			);
+		});
 	}
 
 	/** Ends a readEach() in progress (it resolves true). */
-	async cancel(): Promise<void> {
-		await this.reader?.cancel().catch(() => undefined);
+	cancel(): void {
+		this.stopReading?.();
 	}
 
-	/** Closes the descriptor once; call after the readable stream has ended or been cancelled. */
+	/** Closes the descriptor once (through Bun's socket when reading had started). */
 	close(): void {
 		if (this.closed) return;
 		this.closed = true;
-		sys().close(this.fd);
+		this.cancel();
+		const fd = this.fd;
+		if (!this.wrapped) sys().close(fd);
+		// Bun closes a descriptor it took; one it refused to take is still ours to close.
+		else void this.wrapped.then((socket) => (socket ? socket.terminate() : sys().close(fd)));
 	}
 }
 
