@@ -1,9 +1,7 @@
 // A ubus client that stays connected: it connects to ubusd's socket, and when ubusd is not there
-// or goes away it retries with backoff (sooner when the socket file appears), and on every new
-// session registers its objects, event listeners and subscriptions again (ubusd forgets them
-// with the connection, and hands out new ids).
-import { existsSync, type FSWatcher, watch } from "node:fs";
-import { basename, dirname } from "node:path";
+// or goes away it retries with backoff up to once a second (libubus's ubus_auto_connect retries
+// every second too), and on every new session registers its objects, event listeners and
+// subscriptions again (ubusd forgets them with the connection, and hands out new ids).
 import { type Level, log as projectLog } from "../log/log";
 import type { Field } from "./blobmsg";
 import { Connection, type Incoming } from "./connection";
@@ -77,10 +75,7 @@ export class UbusClient {
 	private connecting = false;
 	private attempt = 0;
 	private quiet = false;
-	/** the socket file changed while an attempt was under way: try again at once after it */
-	private wake = false;
 	private timer: ReturnType<typeof setTimeout> | undefined;
-	private watcher: FSWatcher | undefined;
 	private watchingObjects = false;
 	private readonly log: Logger;
 	private readonly timeoutMs: number;
@@ -89,14 +84,13 @@ export class UbusClient {
 	constructor(private readonly options: UbusClientOptions) {
 		this.log = options.log ?? projectLog;
 		this.timeoutMs = options.timeoutMs ?? 30_000;
-		this.retry = options.retryMs ?? { first: 200, max: 5000 };
+		this.retry = options.retryMs ?? { first: 200, max: 1000 };
 	}
 
 	/** Starts connecting; never throws. Without ubusd it logs one line and keeps trying. */
 	start(): void {
 		if (this.running) return;
 		this.running = true;
-		this.watchSocket();
 		void this.connect();
 	}
 
@@ -104,8 +98,6 @@ export class UbusClient {
 	stop(): void {
 		this.running = false;
 		clearTimeout(this.timer);
-		this.watcher?.close();
-		this.watcher = undefined;
 		this.endSession();
 		this.connection?.close();
 		this.connection = undefined;
@@ -294,31 +286,9 @@ export class UbusClient {
 	private retryLater(): void {
 		if (!this.running) return;
 		clearTimeout(this.timer);
-		const now = this.wake;
-		this.wake = false;
-		const delay = now ? 0 : Math.min(this.retry.max, this.retry.first * 2 ** this.attempt);
+		const delay = Math.min(this.retry.max, this.retry.first * 2 ** this.attempt);
 		this.attempt += 1;
 		this.timer = setTimeout(() => void this.connect(), delay);
-	}
-
-	/** The socket file appearing (ubusd (re)started) is worth a try before the backoff says so. */
-	private watchSocket(): void {
-		const dir = dirname(this.options.socket);
-		const name = basename(this.options.socket);
-		if (!existsSync(dir)) return;
-		try {
-			this.watcher = watch(dir, (_event, file) => {
-				if (file !== name || this.connection || !existsSync(this.options.socket)) return;
-				if (this.connecting) this.wake = true;
-				else void this.connect();
-			});
-			this.watcher.on("error", () => {
-				this.watcher?.close();
-				this.watcher = undefined;
-			});
-		} catch {
-			// not watchable: the backoff timer alone will find ubusd
-		}
 	}
 
 	// ---- registrations -------------------------------------------------------------------------
