@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { FlowNamespace } from "../../../test-vm/lib/flow-namespace";
+import { run } from "../../../test-vm/vm-harness/run";
 
 const PRELUDE = `
 import { fstatSync, openSync } from "node:fs";
@@ -26,17 +27,8 @@ beforeAll(() => {
 afterAll(() => ns?.remove());
 
 async function runInNamespace(body: string): Promise<Record<string, unknown>> {
-	const proc = Bun.spawn([...ns.exec, process.execPath, "-e", PRELUDE + body], {
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	const [out, err, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	if (code !== 0) throw new Error(`the program in the namespace exited ${code}: ${err}`);
-	return JSON.parse(out.trim().split("\n").at(-1) ?? "null");
+	const { stdout } = await run([...ns.exec, process.execPath, "-e", PRELUDE + body]);
+	return JSON.parse(stdout.trim().split("\n").at(-1) ?? "null");
 }
 
 test("readEach hands over the datagrams of a change, and close() then closes the descriptor", async () => {
@@ -51,7 +43,12 @@ s.close();
 await settle();
 console.log(JSON.stringify({ result, sizes, openWhileUnclosed, openAfterClose: isOpen(s.fd) }));
 `);
-	expect(seen).toEqual({ result: false, sizes: [expect.any(Number)], openWhileUnclosed: true, openAfterClose: false });
+	expect(seen).toEqual({
+		result: false,
+		sizes: [expect.any(Number)],
+		openWhileUnclosed: true,
+		openAfterClose: false,
+	});
 	expect((seen.sizes as number[])[0]).toBeGreaterThan(16); // at least one netlink header and payload
 });
 
