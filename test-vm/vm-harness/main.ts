@@ -70,6 +70,14 @@ async function showDaemonLog(machine: Machine): Promise<void> {
 	if (r) console.log(`vm: portrigd's log in the guest:\n${r.output}`);
 }
 
+/** portrig's table with its elements, and the conntrack table: read after a failed check. */
+async function guestState(machine: Machine): Promise<string | undefined> {
+	const r = await machine.serial
+		.run("nft list table inet portrig; conntrack -L 2>/dev/null", 20_000)
+		.catch(() => undefined);
+	return r?.output;
+}
+
 async function main(argv: string[]): Promise<number> {
 	let o: Options;
 	try {
@@ -111,7 +119,12 @@ async function main(argv: string[]): Promise<number> {
 		say("starting portrigd with the smoke config (a forward, a trigger, the DMZ)");
 		await guest.start(smokeConfig(guest.globals));
 		say(`smoke suite${o.offload ? " with fw4's flow offloading" : ""}:`);
-		const failed = await runChecks(checksFor(o, net.lab, guest), (line) => console.log(line));
+		const running = machine;
+		const failed = await runChecks(
+			checksFor(o, net.lab, guest),
+			(line) => console.log(line),
+			() => guestState(running),
+		);
 		if (failed.length > 0) {
 			say(`${failed.length} check(s) failed`);
 			await showDaemonLog(machine);

@@ -305,8 +305,16 @@ export function offloadKeepAliveChecks(lab: Lab, guest: GuestRouter): Check[] {
 	];
 }
 
-/** Runs checks in order, printing each result; resolves to the names of those that failed. */
-export async function runChecks(checks: Check[], say: (line: string) => void): Promise<string[]> {
+/**
+ * Runs checks in order, printing each result; resolves to the names of those that failed. After
+ * a failure, `inspect` reads the guest's state at once and it is printed (openings expire within
+ * seconds: what the kernel held when the check failed is gone by the end of the run).
+ */
+export async function runChecks(
+	checks: Check[],
+	say: (line: string) => void,
+	inspect?: () => Promise<string | undefined>,
+): Promise<string[]> {
 	const failed: string[] = [];
 	for (const check of checks) {
 		try {
@@ -315,6 +323,8 @@ export async function runChecks(checks: Check[], say: (line: string) => void): P
 		} catch (e) {
 			failed.push(check.name);
 			say(`  FAIL  ${check.name}: ${e instanceof Error ? e.message : String(e)}`);
+			const state = await inspect?.();
+			if (state) say(`        the guest right after it:\n${state.replace(/^/gm, "        ")}`);
 		}
 	}
 	return failed;
