@@ -3,7 +3,6 @@
 // the daemon's rules run on the config with the candidate added, and portrig.common's checks run
 // on the candidate beside the others; both must find a problem in the same cases, on the same
 // fields of the candidate.
-
 import { afterAll, describe, expect, test } from "bun:test";
 import { checkRules } from "../../controller/src/config/rules";
 import {

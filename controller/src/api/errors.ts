@@ -1,7 +1,6 @@
 // API errors: one shape for every transport. `status` is the ubus status code (libubox's
 // enum ubus_msg_status, in ubus/status.ts), so the ubus transport returns it as is and the control socket
 // carries the same number; `error` says why, `field` names the argument or option at fault.
-
 import { quoted } from "../config/schema";
 import { UbusStatus } from "../ubus/status";
 import type { z } from "../zod";

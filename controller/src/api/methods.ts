@@ -3,7 +3,6 @@
 // section schemas, so a value the API accepts is exactly a value the config file may hold.
 // Field names are UCI option names, values their UCI (encoded) form, lists are arrays, and
 // `id` is the UCI section name.
-
 import {
 	type Config,
 	DmzSection,

@@ -1,6 +1,5 @@
 // `portrig daemon [--config FILE] [--ubus-socket PATH] [--control-socket PATH] [--lock-file PATH]
 //  [--fw4-lock PATH] [--log auto|syslog]`
-
 import { runDaemon } from "../daemon/lifecycle";
 import { LogTarget } from "../log/log";
 import { z } from "../zod";

@@ -16,7 +16,6 @@
 //
 // Writes take the lock `uci commit` takes on the file (uci-lock.ts), so the two never interleave.
 // Not thread-safe across awaits: callers run one mutation + commit/restore at a time.
-
 import {
 	closeSync,
 	fchmodSync,

@@ -3,7 +3,6 @@
 // socket, ubus), and is the API's Core. Every mutation and reload runs through one queue:
 // validate, write the file atomically, apply in one nft transaction; if the apply fails, the
 // previous file bytes and ruleset are put back and nft's message is the error.
-
 import pkg from "../../../package.json" with { type: "json" };
 import { ControlSocketServer } from "../api/control-socket";
 import { ApiError, invalidArgument, notFound } from "../api/errors";

@@ -1,7 +1,6 @@
 // Trigger openings as nft elements (pure): reading them from `nft -j list map|set` output, and
 // the transactions that put them back (after a restore or a daemon restart) or delete them.
 // Names and keys are those of ruleset/triggers.ts.
-
 import { Transaction } from "../ruleset/transaction";
 import type { TriggerSets } from "../ruleset/triggers";
 import { z } from "../zod";

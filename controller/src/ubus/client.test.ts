@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Logger, UbusClient } from "./client";
+import { DEFAULT_RETRY_MS, type Logger, retryDelay, UbusClient } from "./client";
 import { decodeMessage } from "./message";
 import type { PlainTable } from "./plain";
 import { UbusStatus, UbusStatusError } from "./status";
@@ -323,4 +323,10 @@ describe("ubus client against replayed ubusd traffic", () => {
 		expect(events).toEqual(["portrig.one"]);
 		expect(ubusd.received.map((m) => m.type)).toEqual(["ADD_OBJECT", "INVOKE", "STATUS", "REMOVE_OBJECT"]);
 	});
+});
+
+test("without ubusd the client tries again after 200, 400 and 800 ms, then once a second, as libubus does", () => {
+	expect([0, 1, 2, 3, 4, 10].map((attempt) => retryDelay(attempt, DEFAULT_RETRY_MS))).toEqual([
+		200, 400, 800, 1000, 1000, 1000,
+	]);
 });

@@ -16,6 +16,13 @@ import { UbusStatus, UbusStatusError } from "./status";
 
 export type Logger = (level: Level, message: string) => void;
 
+/** Reconnect backoff: doubling from `first`, at most `max` (libubus's auto-connect: 1 s). */
+export const DEFAULT_RETRY_MS = { first: 200, max: 1000 } as const;
+
+/** The wait before reconnect attempt `attempt` (0 for the first after a failure or a loss). */
+export const retryDelay = (attempt: number, retry: { first: number; max: number }): number =>
+	Math.min(retry.max, retry.first * 2 ** attempt);
+
 export type UbusClientOptions = {
 	/** ubusd's socket, /var/run/ubus/ubus.sock on OpenWrt */
 	socket: string;
@@ -84,7 +91,7 @@ export class UbusClient {
 	constructor(private readonly options: UbusClientOptions) {
 		this.log = options.log ?? projectLog;
 		this.timeoutMs = options.timeoutMs ?? 30_000;
-		this.retry = options.retryMs ?? { first: 200, max: 1000 };
+		this.retry = options.retryMs ?? DEFAULT_RETRY_MS;
 	}
 
 	/** Starts connecting; never throws. Without ubusd it logs one line and keeps trying. */
@@ -286,7 +293,7 @@ export class UbusClient {
 	private retryLater(): void {
 		if (!this.running) return;
 		clearTimeout(this.timer);
-		const delay = Math.min(this.retry.max, this.retry.first * 2 ** this.attempt);
+		const delay = retryDelay(this.attempt, this.retry);
 		this.attempt += 1;
 		this.timer = setTimeout(() => void this.connect(), delay);
 	}

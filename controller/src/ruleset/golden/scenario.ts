@@ -3,11 +3,11 @@
 // the lab test that loads every golden script into a real kernel. A scenario passes the same
 // checks as a real config (the schemas and every cross-section rule): a golden is never a
 // config that `check` would refuse.
-import { z } from "../../zod";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkRules } from "../../config/rules";
 import { type Config, DmzSection, ForwardSection, GlobalsSection, TriggerSection } from "../../config/schema";
+import { z } from "../../zod";
 import type { Env } from "../render";
 
 export const GOLDEN_DIR = import.meta.dir;
